@@ -1,0 +1,66 @@
+"""conda-pack archives: recognising them by suffix and unpacking them safely."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tarfile
+import zipfile
+from pathlib import Path
+
+#: Suffix -> how to open it. Matched case-insensitively, longest suffix first.
+ARCHIVE_FORMATS: dict[str, str] = {
+    ".tar.gz": "tar",
+    ".tgz": "tar",
+    ".tar.bz2": "tar",
+    ".tbz2": "tar",
+    ".tar.xz": "tar",
+    ".tar": "tar",
+    ".zip": "zip",
+}
+
+
+class ArchiveError(Exception):
+    """The archive cannot be unpacked into a conda environment."""
+
+
+def archive_format(location: str) -> str | None:
+    """The format of ``location`` judged by its suffix, or None when it is no archive."""
+    lowered = location.lower()
+    for suffix in sorted(ARCHIVE_FORMATS, key=len, reverse=True):
+        if lowered.endswith(suffix):
+            return ARCHIVE_FORMATS[suffix]
+    return None
+
+
+def unpack(archive: Path, destination: Path) -> None:
+    """Unpack ``archive`` into ``destination``, refusing members that would escape it.
+
+    Tar archives go through the standard library's ``data`` extraction filter (no absolute
+    paths, no ``..``, no links leaving the destination, no device files). Zip archives
+    carry no links here (conda-pack stores their targets as files); their Unix permission
+    bits are restored so that ``bin/`` stays executable.
+    """
+    kind = archive_format(archive.name)
+    try:
+        if kind == "tar":
+            with tarfile.open(archive) as tar:
+                tar.extractall(destination, filter="data")
+        elif kind == "zip":
+            _unpack_zip(archive, destination)
+        else:
+            raise ArchiveError(f"'{archive}' has none of the suffixes {', '.join(ARCHIVE_FORMATS)}")
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as err:
+        raise ArchiveError(f"cannot unpack '{archive}': {err}") from err
+
+
+def _unpack_zip(archive: Path, destination: Path) -> None:
+    with zipfile.ZipFile(archive) as zf:
+        for info in zf.infolist():
+            mode = info.external_attr >> 16
+            if stat.S_ISLNK(mode):
+                raise ArchiveError(f"'{archive}': member '{info.filename}' is a symbolic link")
+            # ZipFile.extract drops absolute paths and '..' and returns where it wrote.
+            written = zf.extract(info, destination)
+            if mode and not info.is_dir():
+                os.chmod(written, (mode & 0o755) | stat.S_IRUSR | stat.S_IWUSR)

@@ -1,0 +1,1 @@
+"""Running the notebook's process tree on the worker: start, stream, stop."""

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Activate a conda environment, then run that environment's papermill.
+#
+#   run_notebook.sh conda  CONDA_SH ENV_NAME_OR_PREFIX -- PAPERMILL_ARGUMENTS...
+#   run_notebook.sh packed UNPACKED_PREFIX              -- PAPERMILL_ARGUMENTS...
+#
+# Every user value arrives as a positional argument and is only ever expanded inside
+# double quotes: nothing a user supplies becomes shell text. The exit statuses 90-94
+# are this script's own; the hook turns them into messages (see execution/statuses.py).
+
+mode=$1
+shift
+case "$mode" in
+    conda)
+        conda_sh=$1 env=$2
+        shift 2
+        # shellcheck disable=SC1090
+        source "$conda_sh" || exit 90
+        conda activate "$env" || exit 91
+        ;;
+    packed)
+        prefix=$1
+        shift
+        # shellcheck disable=SC1091
+        source "$prefix/bin/activate" || exit 92
+        conda-unpack || exit 93
+        ;;
+    *)
+        echo "run_notebook.sh: unknown mode '$mode'" >&2
+        exit 2
+        ;;
+esac
+[ "$1" = "--" ] && shift
+
+# The environment's own papermill, never one found further down PATH.
+[ -n "${CONDA_PREFIX:-}" ] && [ -x "$CONDA_PREFIX/bin/papermill" ] || exit 94
+exec "$CONDA_PREFIX/bin/papermill" "$@"

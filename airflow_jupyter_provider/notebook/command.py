@@ -1,0 +1,91 @@
+"""The papermill argument vector: the operator's arguments first, ``others`` after them."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: papermill options that have an operator argument of their own.
+OPTIONS_WITH_ARGUMENTS: dict[str, str] = {
+    "-k": "kernel",
+    "--kernel": "kernel",
+    "--engine": "engine",
+    "--execution-timeout": "jupyter_execution_timeout",
+    "--start-timeout": "jupyter_start_timeout",
+    **dict.fromkeys(
+        [
+            "-p",
+            "--parameters",
+            "-r",
+            "--parameters_raw",
+            "-f",
+            "--parameters_file",
+            "-y",
+            "--parameters_yaml",
+            "-b",
+            "--parameters_base64",
+        ],
+        "parameters",
+    ),
+}
+
+
+def split_others(others: str | Sequence[str] | None) -> list[str]:
+    """``others`` as a list of words: text is split as a shell splits words (no shell runs)."""
+    if others is None:
+        return []
+    if isinstance(others, str):
+        try:
+            words = shlex.split(others)
+        except ValueError as err:
+            raise ValueError(f"others: cannot split {others!r} into words: {err}") from err
+    elif isinstance(others, list | tuple) and all(isinstance(word, str) for word in others):
+        words = list(others)
+    else:
+        raise ValueError(f"others must be a string or a list of strings, got {others!r}")
+    for word in words:
+        argument = OPTIONS_WITH_ARGUMENTS.get(word.split("=", 1)[0])
+        if argument:
+            raise ValueError(f"others: {word!r} is set through the operator argument '{argument}' instead")
+    return words
+
+
+def whole_seconds(argument: str, value: Any) -> int | None:
+    """A positive whole number of seconds for papermill's timeouts, or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{argument}={value!r} must be a whole number of seconds greater than 0")
+    return value
+
+
+@dataclass(frozen=True)
+class PapermillCommand:
+    """Everything papermill is told, as values; :meth:`argv` lays them out as arguments."""
+
+    input_nb: str
+    output_nb: str
+    parameters_file: Path | None = None
+    kernel: str | None = None
+    engine: str | None = None
+    execution_timeout: int | None = None
+    start_timeout: int | None = None
+    others: list[str] = field(default_factory=list)
+
+    def argv(self) -> list[str]:
+        args = ["--log-output", "--no-progress-bar"]
+        if self.parameters_file is not None:
+            args += ["--parameters_file", str(self.parameters_file)]
+        if self.kernel:
+            args += ["--kernel", self.kernel]
+        if self.engine:
+            args += ["--engine", self.engine]
+        if self.execution_timeout is not None:
+            args += ["--execution-timeout", str(self.execution_timeout)]
+        if self.start_timeout is not None:
+            args += ["--start-timeout", str(self.start_timeout)]
+        # '--' ends the options, so a notebook path that starts with '-' stays a path.
+        return [*args, *self.others, "--", self.input_nb, self.output_nb]

@@ -1,0 +1,163 @@
+"""JupyterCondaOperator: the Jupyter task's parameters, as an Airflow operator."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowSkipException
+
+from airflow_jupyter_provider.environments import CondaEnvError, resolve_environment
+from airflow_jupyter_provider.notebook.command import split_others, whole_seconds
+from airflow_jupyter_provider.notebook.parameters import parse_parameters
+from airflow_jupyter_provider.operators.scheduling import RUN_FLAGS, base_operator_arguments, choice
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_jupyter_provider.hooks.jupyter_conda import JupyterCondaHook
+
+JINJA_MARKERS = ("{{", "{%", "{#")
+
+
+def _is_templated(value: Any) -> bool:
+    return isinstance(value, str) and any(marker in value for marker in JINJA_MARKERS)
+
+
+class JupyterCondaOperator(BaseOperator):
+    """
+    Run a Jupyter notebook with papermill inside a conda environment.
+
+    The arguments are those of DolphinScheduler's Jupyter task; each one maps onto the
+    Airflow primitive that does the same job (see the README's parameter table). Any other
+    BaseOperator argument (``queue``, ``email``, ``on_failure_callback``, ...) works as usual.
+
+    :param input_nb: notebook to run: a local path (relative: from the DAG file's folder) or a
+        papermill I/O URL. Templated.
+    :param output_nb: where the executed notebook goes; local parent folders are created.
+        Templated. Returned by ``execute``, so it lands in XCom.
+    :param conda_env: a conda environment name, an environment folder (one with
+        ``conda-meta/``), or a conda-pack archive (``.tar.gz``, ``.tgz``, ``.tar.bz2``,
+        ``.tbz2``, ``.tar.xz``, ``.tar``, ``.zip``; a path or ``file://`` URL). Templated.
+    :param parameters: notebook parameters, a dict or JSON text; values keep their JSON types
+        (int, float, bool, None, list, dict, str). Templated: ``"{{ params | tojson }}"``
+        passes the DAG run's params with their types.
+    :param kernel: Jupyter kernel name (papermill ``--kernel``). Templated.
+    :param engine: papermill engine name (``--engine``).
+    :param jupyter_execution_timeout: seconds each cell may run (``--execution-timeout``).
+    :param jupyter_start_timeout: seconds the kernel may take to start (``--start-timeout``).
+    :param others: more papermill options, text split as a shell splits words (no shell runs
+        it) or a list of words. Templated.
+    :param run_flag: ``NORMAL`` runs the notebook; ``FORBIDDEN`` skips the task without running it.
+    :param description: shown as the task's documentation (``doc_md``) in the UI.
+    :param task_priority: ``HIGHEST``, ``HIGH``, ``MEDIUM``, ``LOW`` or ``LOWEST``: sets
+        ``priority_weight`` 5..1 with ``weight_rule="absolute"``.
+    :param worker_group: the Airflow pool the task runs in; ``default`` means ``default_pool``.
+    :param retry_interval: minutes (or a timedelta) between retries: sets ``retry_delay``.
+    :param timeout: minutes (or a timedelta) the task may run: sets ``execution_timeout``.
+    :param timeout_strategy: what the timeout does; ``FAILED`` (the default) fails the task.
+    :param jupyter_conda_conn_id: the ``jupyter_conda`` connection with the ``conda_path`` extra.
+    """
+
+    template_fields: Sequence[str] = ("input_nb", "output_nb", "parameters", "conda_env", "kernel", "others")
+    template_fields_renderers = {"parameters": "json"}
+    ui_color = "#f5d3b5"
+    ui_fgcolor = "#000000"
+
+    def __init__(
+        self,
+        *,
+        input_nb: str,
+        output_nb: str,
+        conda_env: str,
+        parameters: dict[str, Any] | str | None = None,
+        kernel: str | None = None,
+        engine: str | None = None,
+        jupyter_execution_timeout: int | None = None,
+        jupyter_start_timeout: int | None = None,
+        others: str | Sequence[str] | None = None,
+        run_flag: str = "NORMAL",
+        description: str | None = None,
+        task_priority: str | None = None,
+        worker_group: str | None = None,
+        retry_interval: float | timedelta | None = None,
+        timeout: float | timedelta | None = None,
+        timeout_strategy: str | None = None,
+        jupyter_conda_conn_id: str = "jupyter_conda_default",
+        **kwargs: Any,
+    ) -> None:
+        seed = {
+            "task_priority": task_priority,
+            "worker_group": worker_group,
+            "retry_interval": retry_interval,
+            "timeout": timeout,
+            "timeout_strategy": timeout_strategy,
+            "description": description,
+        }
+        kwargs.update(base_operator_arguments(seed, kwargs))
+        super().__init__(**kwargs)
+        self.input_nb = input_nb
+        self.output_nb = output_nb
+        self.conda_env = conda_env
+        self.parameters = parameters
+        self.kernel = kernel
+        self.engine = engine
+        self.jupyter_execution_timeout = whole_seconds("jupyter_execution_timeout", jupyter_execution_timeout)
+        self.jupyter_start_timeout = whole_seconds("jupyter_start_timeout", jupyter_start_timeout)
+        self.others = others
+        self.run_flag = choice("run_flag", run_flag, RUN_FLAGS)
+        self.timeout_strategy = timeout_strategy.upper() if timeout_strategy else None
+        self.jupyter_conda_conn_id = jupyter_conda_conn_id
+        self._check_static_values()
+
+    def _check_static_values(self) -> None:
+        """Refuse at DAG parse time what is wrong already; templated values wait for rendering."""
+        for name in ("input_nb", "output_nb", "conda_env"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+        for name in ("kernel", "engine"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+        if not _is_templated(self.conda_env):
+            try:
+                resolve_environment(self.conda_env, Path.cwd())
+            except CondaEnvError as err:
+                raise ValueError(str(err)) from err
+        if not _is_templated(self.parameters):
+            parse_parameters(self.parameters)
+        if not _is_templated(self.others) and not (
+            isinstance(self.others, list | tuple) and any(map(_is_templated, self.others))
+        ):
+            split_others(self.others)
+
+    @cached_property
+    def hook(self) -> JupyterCondaHook:
+        from airflow_jupyter_provider.hooks.jupyter_conda import JupyterCondaHook
+
+        return JupyterCondaHook(jupyter_conda_conn_id=self.jupyter_conda_conn_id)
+
+    def execute(self, context: Context) -> str:
+        if self.run_flag == "FORBIDDEN":
+            self.log.info("run_flag is FORBIDDEN: %s is not run and the task is skipped", self.input_nb)
+            raise AirflowSkipException("run_flag=FORBIDDEN")
+        return self.hook.run_notebook(
+            input_nb=self.input_nb,
+            output_nb=self.output_nb,
+            conda_env=self.conda_env,
+            parameters=self.parameters,
+            kernel=self.kernel,
+            engine=self.engine,
+            execution_timeout=self.jupyter_execution_timeout,
+            start_timeout=self.jupyter_start_timeout,
+            others=self.others,
+            base_dir=Path(context["dag"].fileloc).parent,
+        )
+
+    def on_kill(self) -> None:
+        self.hook.kill()
