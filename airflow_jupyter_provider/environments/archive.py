@@ -45,13 +45,20 @@ def unpack(archive: Path, destination: Path) -> None:
     try:
         if kind == "tar":
             with tarfile.open(archive) as tar:
-                tar.extractall(destination, filter="data")
+                tar.extractall(destination, filter=_refusing_absolute_data_filter)
         elif kind == "zip":
             _unpack_zip(archive, destination)
         else:
             raise ArchiveError(f"'{archive}' has none of the suffixes {', '.join(ARCHIVE_FORMATS)}")
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as err:
         raise ArchiveError(f"cannot unpack '{archive}': {err}") from err
+
+
+def _refusing_absolute_data_filter(member: tarfile.TarInfo, dest_path: str) -> tarfile.TarInfo:
+    """The ``data`` filter, except that an absolute member is refused instead of made relative."""
+    if member.name.startswith(("/", os.sep)):
+        raise tarfile.AbsolutePathError(member)
+    return tarfile.data_filter(member, dest_path)
 
 
 def _unpack_zip(archive: Path, destination: Path) -> None:
