@@ -1,0 +1,56 @@
+"""Shared fixtures: a conda installation (the conda.sh double), an environment built in it,
+its conda-pack archive, notebooks, and an Airflow home of this test run's own.
+
+Everything expensive is built once per session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+# Airflow reads its home when first imported: give this run its own before anything does.
+os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="airflow-home-")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__PARALLELISM"] = "2"
+
+import pytest
+
+from devtools.conda_layout import build_env, conda_root, pack
+
+REPO = Path(__file__).resolve().parent.parent
+ENV_NAME = "jupyter-test"
+
+
+@dataclass(frozen=True)
+class CondaInstall:
+    root: Path
+    conda_sh: Path
+    env_name: str
+    prefix: Path
+
+
+@pytest.fixture(scope="session")
+def conda_install(tmp_path_factory: pytest.TempPathFactory) -> CondaInstall:
+    """A conda installation with one environment (papermill + ipykernel) named ENV_NAME."""
+    root = tmp_path_factory.mktemp("conda")
+    conda_sh = conda_root(root)
+    prefix = build_env(root / "envs" / ENV_NAME)
+    return CondaInstall(root=root, conda_sh=conda_sh, env_name=ENV_NAME, prefix=prefix)
+
+
+@pytest.fixture(scope="session")
+def packed_env(conda_install: CondaInstall, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test environment packed by conda-pack as .tar.gz."""
+    return pack(conda_install.prefix, tmp_path_factory.mktemp("packed") / f"{ENV_NAME}.tar.gz")
+
+
+@pytest.fixture
+def conda_connection(conda_install: CondaInstall, monkeypatch: pytest.MonkeyPatch) -> CondaInstall:
+    """The default jupyter_conda connection, pointing at the test installation's conda.sh."""
+    conn = {"conn_type": "jupyter_conda", "extra": {"conda_path": str(conda_install.conda_sh)}}
+    monkeypatch.setenv("AIRFLOW_CONN_JUPYTER_CONDA_DEFAULT", json.dumps(conn))
+    return conda_install
