@@ -81,6 +81,9 @@ class JupyterCondaHook(BaseHook):
         """
         base = Path(base_dir) if base_dir is not None else Path.cwd()
         try:
+            for name, value in (("input_nb", input_nb), ("output_nb", output_nb)):
+                if not isinstance(value, str) or not value.strip():
+                    raise ValueError(f"{name} must be a non-empty string, got {value!r}")
             environment = resolve_environment(conda_env, base)
             parameters = parse_parameters(parameters)
             others = split_others(others)
