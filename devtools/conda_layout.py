@@ -24,8 +24,15 @@ def build_env(prefix: Path, packages: tuple[str, ...] = DEFAULT_PACKAGES) -> Pat
     subprocess.run([sys.executable, "-m", "venv", "--copies", str(prefix)], check=True)
     if packages:
         subprocess.run(
-            [str(prefix / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             *packages],
+            [
+                str(prefix / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                *packages,
+            ],
             check=True,
         )
     (prefix / "conda-meta").mkdir(exist_ok=True)
