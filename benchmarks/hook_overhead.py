@@ -1,0 +1,153 @@
+"""Overhead of JupyterCondaHook.run_notebook over running the same papermill command by hand.
+
+Around papermill the hook adds a temporary folder, the parameters file, ``bash`` sourcing
+``conda.sh`` and activating the environment, a session of its own, and every output line read
+by Python and written to the task log (JSON lines, as a task's log is written). The direct run
+is the environment's own ``bin/papermill`` with the argument vector the hook builds, its output
+written to a file too. Target: hook / direct <= 1.05 (ratio of the medians).
+
+The runs alternate, and which one goes first flips every round, so that a noisy machine slows
+both alike; one run of each before the measured ones warms the caches. A run of papermill
+varies by about +-30% here (kernel start-up and shutdown), while the hook's own work costs
+about 1% of it: hence 20 runs of each by default, and the ratio of the minimums (the least
+disturbed runs) printed beside the ratio of the medians.
+
+    python -m benchmarks.hook_overhead [--root CONDA_ROOT] [--runs 20]
+
+Without --root the conda installation (the conda.sh double, one environment with papermill
+and ipykernel) is built in a temporary folder and removed; with it, it is built there once and
+reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+
+import nbformat
+
+from airflow_jupyter_provider.notebook.command import PapermillCommand
+from airflow_jupyter_provider.notebook.parameters import write_parameters_file
+from benchmarks.common import summary_ms, write_results
+from devtools.conda_layout import build_env, conda_root
+
+TARGET_RATIO = 1.05
+ENV_NAME = "jupyter-bench"
+PARAMETERS = {"n": 200_000, "label": "benchmark"}
+
+
+def write_notebook(path: Path) -> Path:
+    """A small notebook: a parameters cell, a computation, a few lines of output."""
+    notebook = nbformat.v4.new_notebook()
+    parameters = nbformat.v4.new_code_cell("n = 10\nlabel = 'default'")
+    parameters.metadata["tags"] = ["parameters"]
+    notebook.cells = [
+        parameters,
+        nbformat.v4.new_code_cell("squares = [i * i for i in range(n)]\ntotal = sum(squares)"),
+        nbformat.v4.new_code_cell("for step in range(5):\n    print(label, step, total % (step + 7))"),
+    ]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, path)
+    return path
+
+
+def timed(run: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--root", type=Path, help="conda installation to build once and reuse")
+    parser.add_argument("--runs", type=int, default=20, help="measured runs of each (default 20)")
+    args = parser.parse_args()
+
+    with ExitStack() as stack:
+        root = args.root or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="conda-bench-")))
+        conda_sh = conda_root(root)
+        prefix = root / "envs" / ENV_NAME
+        if not (prefix / "bin" / "papermill").exists():
+            print(f"building {prefix} (once)...")
+            build_env(prefix)
+
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hook-bench-")))
+        notebook = write_notebook(work / "notebook.ipynb")
+        os.environ["AIRFLOW_CONN_JUPYTER_CONDA_DEFAULT"] = json.dumps(
+            {"conn_type": "jupyter_conda", "extra": {"conda_path": str(conda_sh)}}
+        )
+        # Airflow reads its home when first imported: one of its own, so no other is touched.
+        os.environ["AIRFLOW_HOME"] = str(work / "airflow")
+        from airflow.sdk.log import configure_logging
+
+        from airflow_jupyter_provider.hooks.jupyter_conda import JupyterCondaHook
+
+        configure_logging(json_output=True, output=stack.enter_context(open(work / "hook.log", "wb")))
+        direct_log = stack.enter_context(open(work / "direct.log", "w"))
+
+        def hook_run() -> None:
+            JupyterCondaHook().run_notebook(
+                input_nb=str(notebook),
+                output_nb=str(work / "hook.ipynb"),
+                conda_env=ENV_NAME,
+                parameters=PARAMETERS,
+            )
+
+        # The hook's argument vector: its PapermillCommand, with the kernel started in the notebook's folder.
+        command = PapermillCommand(
+            input_nb=str(notebook),
+            output_nb=str(work / "direct.ipynb"),
+            parameters_file=write_parameters_file(PARAMETERS, work / "parameters.yaml"),
+            others=["--cwd", str(work)],
+        )
+        direct_argv = [str(prefix / "bin" / "papermill"), *command.argv()]
+        direct_env = dict(os.environ, PYTHONUNBUFFERED="1")
+
+        def direct_run() -> None:
+            subprocess.run(
+                direct_argv, stdout=direct_log, stderr=subprocess.STDOUT, env=direct_env, check=True
+            )
+
+        hook_run()  # warm-up, not measured
+        direct_run()
+        times: dict[str, list[float]] = {"hook": [], "direct": []}
+        for round_ in range(args.runs):
+            order = [("hook", hook_run), ("direct", direct_run)]
+            for name, run in order if round_ % 2 == 0 else reversed(order):
+                times[name].append(timed(run))
+
+    hook, direct = summary_ms(times["hook"]), summary_ms(times["direct"])
+    ratio = hook["median_ms"] / direct["median_ms"]
+    ratio_min = hook["min_ms"] / direct["min_ms"]
+    print(f"\n{'run':<8} {'median':>10} {'min':>10} {'max':>10}   ({args.runs} runs each)")
+    for name, figures in (("hook", hook), ("direct", direct)):
+        seconds = [figures[key] / 1000 for key in ("median_ms", "min_ms", "max_ms")]
+        print(f"{name:<8} " + " ".join(f"{value:>9.2f}s" for value in seconds))
+    verdict = "met" if ratio <= TARGET_RATIO else "MISSED"
+    print(f"\nhook / direct = {ratio:.3f} (medians), target <= {TARGET_RATIO}: {verdict}")
+    print(f"hook / direct = {ratio_min:.3f} (minimums)")
+    path = write_results(
+        "hook_overhead",
+        {
+            "runs": args.runs,
+            "target_ratio": TARGET_RATIO,
+            "ratio": round(ratio, 4),
+            "ratio_of_minimums": round(ratio_min, 4),
+            "hook": hook,
+            "direct": direct,
+        },
+    )
+    print(f"results: {path}")
+
+
+if __name__ == "__main__":
+    main()
