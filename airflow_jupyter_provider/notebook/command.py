@@ -88,4 +88,10 @@ class PapermillCommand:
         if self.start_timeout is not None:
             args += ["--start-timeout", str(self.start_timeout)]
         # '--' ends the options, so a notebook path that starts with '-' stays a path.
-        return [*args, *self.others, "--", self.input_nb, self.output_nb]
+        return [*args, *self.others, "--", _literal_path(self.input_nb), _literal_path(self.output_nb)]
+
+
+def _literal_path(location: str) -> str:
+    """Escape braces: papermill runs ``str.format(**parameters)`` on both notebook paths, and
+    here paths are already final (Jinja is the templating layer)."""
+    return location.replace("{", "{{").replace("}", "}}")
