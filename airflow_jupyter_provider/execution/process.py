@@ -53,12 +53,13 @@ class StreamedProcess:
 
     def stop(self, grace: float = KILL_GRACE_SECONDS) -> None:
         """Terminate every process of the tree, then kill those still alive after ``grace`` s."""
-        if self._proc.poll() is None:
-            self.stopped = True
+        if self._proc.poll() is not None:
+            return  # already ended and reaped: its pid may belong to another process by now
+        self.stopped = True
         try:
             root = psutil.Process(self._proc.pid)
             tree = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
+        except psutil.NoSuchProcess:  # ended between poll() and here
             tree = []
         # The session leader's group holds bash and papermill; the kernel runs in a session
         # of its own, so it is reached through the tree collected above.
