@@ -54,3 +54,48 @@ def conda_connection(conda_install: CondaInstall, monkeypatch: pytest.MonkeyPatc
     conn = {"conn_type": "jupyter_conda", "extra": {"conda_path": str(conda_install.conda_sh)}}
     monkeypatch.setenv("AIRFLOW_CONN_JUPYTER_CONDA_DEFAULT", json.dumps(conn))
     return conda_install
+
+
+class ProcessMarker:
+    """Finds the live processes started while a ``process_marker`` fixture was active."""
+
+    def __init__(self, variable: str, value: str) -> None:
+        self._entry = f"{variable}={value}".encode()
+
+    def processes(self) -> dict[int, str]:
+        """pid -> command line of every running (non-zombie) process carrying the marker."""
+        found = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                environ = (entry / "environ").read_bytes().split(b"\0")
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:  # gone meanwhile, or not ours to read
+                continue
+            if self._entry in environ and cmdline:  # a zombie has an empty command line
+                found[int(entry.name)] = cmdline.replace(b"\0", b" ").decode(errors="replace").strip()
+        return found
+
+    def survivors(self, grace: float = 10.0) -> dict[int, str]:
+        """The marked processes still running after up to ``grace`` seconds of waiting for none."""
+        import time
+
+        deadline = time.monotonic() + grace
+        while (found := self.processes()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return found
+
+
+@pytest.fixture
+def process_marker(monkeypatch: pytest.MonkeyPatch) -> ProcessMarker:
+    """Tag every process the test starts through an environment variable, so /proc tells which live on.
+
+    Children inherit the variable (bash, papermill, the kernel); this pytest process does not
+    show it in /proc/<pid>/environ, which holds the environment it was started with.
+    """
+    import uuid
+
+    variable, value = "JUPYTER_CONDA_TEST_RUN", uuid.uuid4().hex
+    monkeypatch.setenv(variable, value)
+    return ProcessMarker(variable, value)

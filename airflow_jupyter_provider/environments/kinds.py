@@ -7,7 +7,9 @@ tried in the order of :data:`KINDS`, the first whose ``matches`` accepts the val
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
+from logging import Logger
 from pathlib import Path
 from typing import Protocol
 
@@ -24,7 +26,7 @@ class CondaEnvError(Exception):
 
 
 class Environment(Protocol):
-    def activation_args(self, workdir: Path, conda_path: str) -> list[str]:
+    def activation_args(self, workdir: Path, conda_path: str, log: Logger) -> list[str]:
         """Arguments of run_notebook.sh that activate this environment (may unpack into workdir)."""
         ...
 
@@ -53,15 +55,18 @@ class PackedEnvironment:
             raise CondaEnvError(f"conda_env '{value}': only local paths and file:// URLs are supported")
         return cls(local_path(value, base_dir))
 
-    def activation_args(self, workdir: Path, conda_path: str) -> list[str]:
+    def activation_args(self, workdir: Path, conda_path: str, log: Logger) -> list[str]:
         if not self.archive.is_file():
             raise CondaEnvError(f"conda_env: no archive at '{self.archive}'", retryable=True)
         prefix = workdir / "env"
         prefix.mkdir()
+        log.info("Unpacking packed environment %s (%.1f MB)", self.archive, self.archive.stat().st_size / 1e6)
+        started = time.monotonic()
         try:
             unpack(self.archive, prefix)
         except ArchiveError as err:
             raise CondaEnvError(f"conda_env: {err}") from err
+        log.info("Unpacked into %s in %.1f s", prefix, time.monotonic() - started)
         expected = ("bin/activate", "bin/conda-unpack", "conda-meta")
         missing = [name for name in expected if not (prefix / name).exists()]
         if missing:
@@ -87,7 +92,7 @@ class PrefixEnvironment:
     def from_value(cls, value: str, base_dir: Path) -> PrefixEnvironment:
         return cls(local_path(value, base_dir))
 
-    def activation_args(self, workdir: Path, conda_path: str) -> list[str]:
+    def activation_args(self, workdir: Path, conda_path: str, log: Logger) -> list[str]:
         if not (self.prefix / "conda-meta").is_dir():
             raise CondaEnvError(
                 f"conda_env: '{self.prefix}' is not a conda environment (it has no conda-meta/ folder)"
@@ -110,7 +115,7 @@ class NamedEnvironment:
     def from_value(cls, value: str, base_dir: Path) -> NamedEnvironment:
         return cls(value)
 
-    def activation_args(self, workdir: Path, conda_path: str) -> list[str]:
+    def activation_args(self, workdir: Path, conda_path: str, log: Logger) -> list[str]:
         _require_conda_sh(conda_path)
         return ["conda", conda_path, self.name]
 

@@ -44,6 +44,7 @@ class JupyterCondaHook(BaseHook):
         super().__init__()
         self.jupyter_conda_conn_id = jupyter_conda_conn_id
         self._process: StreamedProcess | None = None
+        self._stop_requested = False
 
     @cached_property
     def conda_path(self) -> str:
@@ -94,7 +95,7 @@ class JupyterCondaHook(BaseHook):
 
         with tempfile.TemporaryDirectory(prefix="jupyter-conda-") as workdir:
             try:
-                activation = environment.activation_args(Path(workdir), self.conda_path)
+                activation = environment.activation_args(Path(workdir), self.conda_path, self.log)
             except CondaEnvError as err:
                 raise (AirflowException if err.retryable else AirflowFailException)(str(err)) from err
             command = PapermillCommand(
@@ -109,7 +110,11 @@ class JupyterCondaHook(BaseHook):
             )
             argv = ["bash", str(RUN_NOTEBOOK_SCRIPT), *activation, "--", *command.argv()]
             self.log.info("Running %s in conda environment %s", input_location, conda_env)
+            if self._stop_requested:  # asked to stop while the environment was being prepared
+                raise AirflowException(f"The run of {input_location} was stopped before it started")
             self._process = StreamedProcess(argv, env=self._child_env(), cwd=workdir)
+            if self._stop_requested:  # asked between the check above and the start
+                self._process.stop()
             status = self._process.stream(self.log.info)
             stopped = self._process.stopped
 
@@ -120,7 +125,7 @@ class JupyterCondaHook(BaseHook):
                 ENVIRONMENT_FAILURES[status].format(conda_path=self.conda_path, conda_env=conda_env)
             )
         if status != 0:
-            cell = describe_failed_cell(output_location)
+            cell = describe_failed_cell(output_location, execution_timeout)
             what = cell or f"papermill exited with status {status} (see the log above)"
             raise AirflowException(
                 f"Notebook {input_location} failed: {what}. The output notebook is kept at {output_location}"
@@ -129,7 +134,12 @@ class JupyterCondaHook(BaseHook):
         return output_location
 
     def kill(self) -> None:
-        """Stop the running notebook: papermill, its kernel and everything they started."""
+        """Stop the running notebook: papermill, its kernel and everything they started.
+
+        Called before papermill has started (while an archive unpacks, say), it stops the run
+        from starting at all.
+        """
+        self._stop_requested = True
         if self._process is not None:
             self._process.stop()
 

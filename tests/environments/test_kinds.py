@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from airflow_jupyter_provider.environments import CondaEnvError, resolve_environ
 from airflow_jupyter_provider.environments.kinds import NamedEnvironment, PackedEnvironment, PrefixEnvironment
 
 BASE = Path("/srv/dags")
+LOG = logging.getLogger(__name__)
 
 
 @pytest.mark.parametrize(
@@ -38,16 +40,16 @@ def test_empty_or_non_text_is_refused(value):
 def test_prefix_without_conda_meta_is_refused(tmp_path):
     environment = resolve_environment(str(tmp_path), BASE)
     with pytest.raises(CondaEnvError, match="is not a conda environment \\(it has no conda-meta/ folder\\)"):
-        environment.activation_args(tmp_path, "/opt/anaconda3/etc/profile.d/conda.sh")
+        environment.activation_args(tmp_path, "/opt/anaconda3/etc/profile.d/conda.sh", LOG)
 
 
 def test_named_environment_needs_conda_sh(tmp_path):
     with pytest.raises(CondaEnvError, match=f"conda.sh not found at '{tmp_path}/missing.sh'") as err:
-        NamedEnvironment("analytics").activation_args(tmp_path, str(tmp_path / "missing.sh"))
+        NamedEnvironment("analytics").activation_args(tmp_path, str(tmp_path / "missing.sh"), LOG)
     assert not err.value.retryable
 
 
 def test_missing_archive_may_appear_later(tmp_path):
     with pytest.raises(CondaEnvError, match="no archive at") as err:
-        PackedEnvironment(tmp_path / "env.tar.gz").activation_args(tmp_path, "unused")
+        PackedEnvironment(tmp_path / "env.tar.gz").activation_args(tmp_path, "unused", LOG)
     assert err.value.retryable
