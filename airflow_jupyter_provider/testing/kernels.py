@@ -1,0 +1,24 @@
+"""The Jupyter kernels a conda environment has, as jupyter_client running inside it finds them.
+
+jupyter_client (papermill's kernel launcher) looks for ``<name>/kernel.json`` in the
+``share/jupyter/kernels`` folder of each Jupyter data path, matching names without regard to
+case; the environment's own is ``<prefix>/share/jupyter/kernels``. The ``python3`` kernel is
+also found without a ``kernel.json`` when ``ipykernel`` is importable, that is, installed in
+the environment. Kernels in a user's or the system's Jupyter folders on a worker are not part
+of the environment and are not looked at.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+NATIVE_KERNEL = "python3"
+
+
+def environment_kernels(prefix: Path) -> set[str]:
+    """Lower-cased names of the kernels the environment at ``prefix`` provides."""
+    specs = (prefix / "share" / "jupyter" / "kernels").glob("*/kernel.json")
+    kernels = {spec.parent.name.lower() for spec in specs if spec.is_file()}
+    if any(prefix.glob("lib/python3*/site-packages/ipykernel/__init__.py")):
+        kernels.add(NATIVE_KERNEL)
+    return kernels

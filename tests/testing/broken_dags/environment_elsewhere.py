@@ -1,0 +1,20 @@
+"""(skipped) An environment folder that exists on the workers, not on this machine."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.sdk import DAG
+
+from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator
+
+OUTPUT = "output/{{ dag.dag_id }}/{{ run_id }}.ipynb"
+
+with DAG(dag_id="environment_elsewhere", schedule=None, start_date=datetime(2025, 1, 1)):
+    JupyterCondaOperator(
+        task_id="run",
+        conda_env="/nonexistent/conda/envs/forecast",
+        input_nb="notebooks/forecast.ipynb",
+        output_nb=OUTPUT,
+        kernel="python3",
+    )

@@ -1,0 +1,19 @@
+"""The input notebook is plain text, not a notebook."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.sdk import DAG
+
+from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator
+
+OUTPUT = "output/{{ dag.dag_id }}/{{ run_id }}.ipynb"
+
+with DAG(dag_id="invalid_notebook", schedule=None, start_date=datetime(2025, 1, 1)):
+    JupyterCondaOperator(
+        task_id="run",
+        conda_env="jupyter-demo",
+        input_nb="notebooks/not_a_notebook.ipynb",
+        output_nb=OUTPUT,
+    )

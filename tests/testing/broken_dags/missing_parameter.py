@@ -1,0 +1,20 @@
+"""(strict) The notebook's table has no default and the task does not give it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.sdk import DAG
+
+from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator
+
+OUTPUT = "output/{{ dag.dag_id }}/{{ run_id }}.ipynb"
+
+with DAG(dag_id="missing_parameter", schedule=None, start_date=datetime(2025, 1, 1)):
+    JupyterCondaOperator(
+        task_id="run",
+        conda_env="jupyter-demo",
+        input_nb="notebooks/needs_input.ipynb",
+        output_nb=OUTPUT,
+        parameters={"limit": 5},
+    )

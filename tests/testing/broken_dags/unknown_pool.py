@@ -1,0 +1,20 @@
+"""A worker group that is no Airflow pool: the task would wait in scheduled for good."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.sdk import DAG
+
+from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator
+
+OUTPUT = "output/{{ dag.dag_id }}/{{ run_id }}.ipynb"
+
+with DAG(dag_id="unknown_pool", schedule=None, start_date=datetime(2025, 1, 1)):
+    JupyterCondaOperator(
+        task_id="run",
+        conda_env="jupyter-demo",
+        input_nb="notebooks/forecast.ipynb",
+        output_nb=OUTPUT,
+        worker_group="gpu_a100",
+    )

@@ -1,0 +1,81 @@
+"""Kernels of an environment folder: the check sees what jupyter_client, running in it, finds."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+from jupyter_client.kernelspec import KernelSpecManager
+
+from airflow_jupyter_provider.testing import check_dag_folder
+from airflow_jupyter_provider.testing.kernels import environment_kernels
+from tests.conftest import CondaInstall
+from tests.testing.conftest import BROKEN_DAGS
+
+#: Run by the environment's own Python: the kernels its jupyter_client finds inside the environment.
+KERNELS_IN_ENV = """
+import json, os, sys
+from jupyter_client.kernelspec import KernelSpecManager
+specs = KernelSpecManager().find_kernel_specs()
+prefix = os.path.realpath(sys.prefix)
+print(json.dumps(sorted(n for n, d in specs.items() if os.path.realpath(d).startswith(prefix + os.sep))))
+"""
+
+DAG = """
+from datetime import datetime
+from airflow.sdk import DAG
+from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator
+
+with DAG(dag_id="kernels", schedule=None, start_date=datetime(2025, 1, 1)):
+    for kernel in ("python3", "julia-1.10"):
+        JupyterCondaOperator(
+            task_id=kernel.replace(".", "_"),
+            conda_env={prefix!r},
+            input_nb="forecast.ipynb",
+            output_nb="out.ipynb",
+            kernel=kernel,
+        )
+"""
+
+
+def test_a_conda_layout_environment_has_the_kernels_its_jupyter_client_finds(
+    conda_install: CondaInstall,
+) -> None:
+    python = conda_install.prefix / "bin" / "python"
+    result = subprocess.run([str(python), "-c", KERNELS_IN_ENV], capture_output=True, text=True, check=True)
+    assert sorted(environment_kernels(conda_install.prefix)) == json.loads(result.stdout) == ["python3"]
+
+
+def test_kernel_folders_match_as_jupyter_client_matches_them(tmp_path: Path) -> None:
+    """Names without regard to case, and only folders that hold a kernel.json."""
+    kernels = tmp_path / "share" / "jupyter" / "kernels"
+    for name, spec in (("IR", True), ("julia-1.10", True), ("half-installed", False)):
+        (kernels / name).mkdir(parents=True)
+        if spec:
+            (kernels / name / "kernel.json").write_text(
+                '{"argv": ["true"], "display_name": "x", "language": "x"}'
+            )
+    manager = KernelSpecManager(kernel_dirs=[str(kernels)], ensure_native_kernel=False)
+    assert environment_kernels(tmp_path) == set(manager.find_kernel_specs()) == {"ir", "julia-1.10"}
+
+
+def test_python3_comes_from_ipykernel_without_a_kernel_json(tmp_path: Path) -> None:
+    """jupyter_client falls back to ipykernel's own spec for python3 when ipykernel is importable."""
+    package = tmp_path / "lib" / "python3.11" / "site-packages" / "ipykernel"
+    package.mkdir(parents=True)
+    (package / "__init__.py").touch()
+    assert environment_kernels(tmp_path) == {"python3"}
+    assert environment_kernels(tmp_path / "elsewhere") == set()
+
+
+def test_a_kernel_missing_from_a_real_environment_is_found(
+    conda_install: CondaInstall, tmp_path: Path
+) -> None:
+    shutil.copyfile(BROKEN_DAGS / "notebooks" / "forecast.ipynb", tmp_path / "forecast.ipynb")
+    (tmp_path / "kernels.py").write_text(DAG.format(prefix=str(conda_install.prefix)))
+    assert [str(finding) for finding in check_dag_folder(tmp_path)] == [
+        f"kernels.py: dag kernels, task julia-1_10: kernel 'julia-1.10' is not in conda_env "
+        f"'{conda_install.prefix}' (it has: python3)"
+    ]
