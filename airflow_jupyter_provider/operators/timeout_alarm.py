@@ -1,0 +1,96 @@
+"""The timeout alarm of ``timeout_strategy`` WARN and WARNFAILED.
+
+At the deadline it fires once: a warning in the task log, then every ``on_timeout_alarm``
+callback with the task's context. A callback is anything ``on_failure_callback`` takes: a
+function of the context, an Airflow Notifier, or a list of them. A callback that raises is
+logged and never fails the task: the alarm reports on the run, it does not decide it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from logging import Logger
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk.exceptions import AirflowTaskTimeout
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+AlarmCallback = Callable[["Context"], Any]
+
+
+def alarm_callbacks(value: Any) -> list[AlarmCallback]:
+    """``on_timeout_alarm`` as a list; anything that cannot be called is refused at DAG parse time."""
+    if value is None:
+        return []
+    callbacks = list(value) if isinstance(value, list | tuple) else [value]
+    for callback in callbacks:
+        if not callable(callback):
+            raise ValueError(
+                f"on_timeout_alarm: {callback!r} is not callable; give a function of the task context, "
+                "an Airflow Notifier, or a list of them"
+            )
+    return callbacks
+
+
+def _name(callback: AlarmCallback) -> str:
+    return getattr(callback, "__qualname__", type(callback).__name__)
+
+
+class TimeoutAlarm:
+    """Fires once, ``after`` the start of ``with``, while the task goes on.
+
+    A timer thread fires it at the deadline. With WARNFAILED, Airflow's ``execution_timeout``
+    ends the task at the same deadline; should its AirflowTaskTimeout come first, the alarm is
+    fired on the way out, so it fires exactly once either way, and leaving ``with`` waits for
+    callbacks in progress, so they are not cut short by the task's end.
+    """
+
+    def __init__(
+        self,
+        after: timedelta,
+        *,
+        then: str,
+        callbacks: Sequence[AlarmCallback],
+        context: Context,
+        log: Logger,
+    ) -> None:
+        self._after, self._then = after, then
+        self._callbacks, self._context, self._log = list(callbacks), context, log
+        self._lock = threading.Lock()
+        self._fired = False
+        self._timer = threading.Timer(after.total_seconds(), self.fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> TimeoutAlarm:
+        self._timer.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._timer.cancel()
+        if exc_type is not None and issubclass(exc_type, AirflowTaskTimeout):
+            self.fire()
+        with self._lock:  # a firing in progress finishes before the task does
+            pass
+
+    def fire(self) -> None:
+        with self._lock:
+            if self._fired:
+                return
+            self._fired = True
+            self._log.warning(
+                "Timeout alarm: the task has run for %s, its timeout; %s", self._after, self._then
+            )
+            for callback in self._callbacks:
+                try:
+                    callback(self._context)
+                except Exception:
+                    self._log.exception(
+                        "The on_timeout_alarm callback %s failed; the task goes on", _name(callback)
+                    )
