@@ -1,0 +1,441 @@
+"""A per-worker cache of unpacked conda-pack environments, keyed by the archive's sha256.
+
+Unpacking a packed environment costs seconds to minutes, and ``conda-unpack`` only has to run
+once per location; so each worker unpacks an archive once and every later task that names the
+same content runs in that folder. Layout of the cache folder::
+
+    <id>/                 an unpacked environment: the prefix tasks run in
+    <id>.json             its completion marker, written last and removed first; mtime = last use
+    .locks/<key>.lock     flock: shared while a task uses <id>, exclusive while one process
+                          unpacks or evicts it; for a source key, exclusive while one process
+                          fetches that source
+    .sources/<key>.json   which sha256 the source with that fingerprint had
+    .tmp/<key>...         work in progress: an extraction, a download, a marker being written
+
+``<id>`` is the first 16 hex digits of the sha256, short on purpose: ``conda-unpack`` cannot
+write a prefix longer than the one the environment was packed at into binary files.
+
+Crash safety. An archive is extracted into ``.tmp/<id>`` under ``<id>``'s exclusive lock and
+renamed to ``<id>`` once extracted and recognised as a conda-pack layout. ``conda-unpack``
+rewrites prefixes to the location of its own script, so it runs after the rename, at the final
+path, still under the exclusive lock; only when it has succeeded is ``<id>.json`` written (by
+an atomic rename). A task takes ``<id>`` only while holding its shared lock and only when the
+marker is there. A process killed at any step leaves at most ``.tmp/<id>`` or an ``<id>/``
+without marker: its locks die with it, so the next process to take ``<id>``'s exclusive lock
+finds no marker, removes the leftovers and unpacks again; leftovers of archives that never come
+back are swept after every unpack. Eviction removes the marker first and the folder after, so a
+killed eviction leaves the same kind of leftover. A lock file is deleted only by the holder of
+its exclusive lock, and whoever locks a file checks that it is still the one at that path, so
+two processes never believe they hold the same lock through a deleted file.
+
+A warm run does not read the archive: the sha256 of a source's content is remembered under
+the source's fingerprint (a file's inode, size and times; an object's checksum, entity tag or
+size and modification time), or, for a source that offers no fingerprint, given by the
+``conda_env_sha256`` pin, which the archive was checked against when it was fetched.
+
+Eviction. After each unpack, when the environments' total unpacked size exceeds ``max_bytes``,
+the least recently used ones are removed, each only if its exclusive lock can be taken without
+waiting: a task holds the shared lock of its environment for its whole run.
+
+Locks are ``flock(2)`` locks from the standard library's ``fcntl``: the kernel releases them
+when their process dies, even by SIGKILL, which crash safety rests on, and they come shared
+and exclusive, which in-use protection rests on (``filelock``'s ``FileLock`` is exclusive only).
+
+Permissions. Extraction runs with a umask that includes 022 (the ``data`` filter also strips
+group and other write bits from members), and the cache refuses folders that other users can
+write into, so nobody else can change an environment that tasks will run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import stat
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from airflow_jupyter_provider.environments.archive import ArchiveError, unpack
+from airflow_jupyter_provider.environments.sources import ArchiveSource
+
+_ID_LENGTH = 16
+_CONDA_PACK_LAYOUT = ("bin/activate", "bin/conda-unpack", "conda-meta")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class ChecksumMismatchError(ArchiveError):
+    """The archive's sha256 is not the one ``conda_env_sha256`` expects; retrying cannot help."""
+
+
+class CacheDirError(Exception):
+    """The cache folder cannot be used safely."""
+
+
+def validate_sha256(value: str | None) -> str | None:
+    """``value`` as 64 lower-case hex digits (None stays None); anything else is a ValueError."""
+    if value is None:
+        return None
+    normalized = value.strip().lower()
+    if not _SHA256.fullmatch(normalized):
+        raise ValueError(f"conda_env_sha256 must be 64 hexadecimal digits (sha256sum), got {value!r}")
+    return normalized
+
+
+class EnvironmentCache:
+    """Unpacked environments under ``root``, at most about ``max_bytes`` of them (None: no bound)."""
+
+    def __init__(self, root: Path, max_bytes: int | None = None) -> None:
+        self.root = Path(root).expanduser().absolute()
+        self.max_bytes = max_bytes
+        self._locks = self.root / ".locks"
+        self._sources = self.root / ".sources"
+        self._tmp = self.root / ".tmp"
+
+    @contextlib.contextmanager
+    def environment(
+        self, source: ArchiveSource, expected_sha256: str | None = None, *, log: logging.Logger
+    ) -> Iterator[Path]:
+        """The prefix of ``source``'s environment, unpacked if needed, in use until the block ends.
+
+        ``log`` (the task's logger) is told whether the environment came from the cache or was
+        fetched and unpacked, with sizes and times.
+
+        :raises ChecksumMismatchError: the archive is not the one ``expected_sha256`` names.
+        :raises ArchiveError: the archive is corrupt, unsafe or no conda-pack archive, or
+            ``conda-unpack`` failed; the cache keeps nothing of it.
+        :raises SourceError: the archive cannot be read from its source.
+        :raises CacheDirError: the cache folder is writable by other users.
+        """
+        started = time.monotonic()
+        expected = validate_sha256(expected_sha256)
+        self._prepare()
+        fingerprint = source.fingerprint()
+        sha = self._known_sha(fingerprint, expected)
+        fd = None
+        if sha is not None:
+            _verify(source, sha, expected)
+            fd = self._use(sha)
+        if fd is None:
+            fd, sha = self._fetch_and_unpack(source, fingerprint, expected, log)
+        else:
+            log.info(
+                "Packed environment %s: cached at %s (%s), ready in %.0f ms",
+                source.location,
+                self._prefix(sha),
+                _megabytes(self._marker_info(sha).get("bytes", 0)),
+                (time.monotonic() - started) * 1000,
+            )
+        try:
+            yield self._prefix(sha)
+        finally:
+            os.close(fd)
+
+    def _fetch_and_unpack(
+        self, source: ArchiveSource, fingerprint: str | None, expected: str | None, log: logging.Logger
+    ) -> tuple[int, str]:
+        """Fetch ``source`` (one process per source at a time) and unpack it unless cached meanwhile."""
+        key = _key(fingerprint or source.location)
+        with self._exclusive(key):
+            sha = self._known_sha(fingerprint, expected)
+            if sha is not None:
+                _verify(source, sha, expected)
+                fd = self._use(sha)
+                if fd is not None:
+                    log.info(
+                        "Packed environment %s: unpacked by another task meanwhile, cached at %s",
+                        source.location,
+                        self._prefix(sha),
+                    )
+                    return fd, sha
+            download = self._tmp / f"{key}-{source.name}"
+            try:
+                started = time.monotonic()
+                fetched = source.fetch(download)
+                log.info(
+                    "Packed environment %s: fetched %s in %.1f s (sha256 %s)",
+                    source.location,
+                    _megabytes(fetched.size),
+                    time.monotonic() - started,
+                    fetched.sha256,
+                )
+                _verify(source, fetched.sha256, expected)
+                fd = self._use_or_unpack(fetched.sha256, download, source, log)
+            finally:
+                download.unlink(missing_ok=True)
+            try:
+                if fingerprint is not None:
+                    self._remember(key, fingerprint, fetched.sha256)
+                self._evict(log)
+            except BaseException:
+                os.close(fd)
+                raise
+        return fd, fetched.sha256
+
+    def _use_or_unpack(self, sha: str, archive: Path, source: ArchiveSource, log: logging.Logger) -> int:
+        """A descriptor holding ``sha``'s shared lock on its ready environment, unpacking it if needed."""
+        lock_path = self._lock_path(sha[:_ID_LENGTH])
+        while True:
+            fd = self._use(sha)
+            if fd is not None:
+                log.info("Packed environment %s: cached at %s", source.location, self._prefix(sha))
+                return fd
+            fd = _lock(lock_path, fcntl.LOCK_EX)
+            try:
+                if not self._ready(sha):
+                    self._unpack(sha, archive, source, log)
+                # Not atomic: an eviction may slip in between, which the check below notices.
+                fcntl.flock(fd, fcntl.LOCK_SH)
+            except BaseException:
+                self._discard(sha[:_ID_LENGTH])
+                os.close(fd)
+                raise
+            if _is_current(fd, lock_path) and self._ready(sha):
+                return fd
+            os.close(fd)
+
+    def _unpack(self, sha: str, archive: Path, source: ArchiveSource, log: logging.Logger) -> None:
+        """Extract, rename into place, run conda-unpack there, then mark ready (exclusive lock held)."""
+        env_id = sha[:_ID_LENGTH]
+        prefix, work = self._prefix(sha), self._tmp / env_id
+        self._remove_leftovers(env_id)
+        started = time.monotonic()
+        # The umask is the process's: fine for Airflow, which runs one task per process.
+        umask = os.umask(0o077)
+        os.umask(umask | 0o022)
+        try:
+            work.mkdir()
+            try:
+                unpack(archive, work)
+            except ArchiveError as err:
+                raise ArchiveError(str(err).replace(str(archive), source.location)) from err
+            missing = [name for name in _CONDA_PACK_LAYOUT if not (work / name).exists()]
+            if missing:
+                raise ArchiveError(
+                    f"'{source.location}' is not a conda-pack archive (it has no {', '.join(missing)}); "
+                    "make it with `conda pack -n ENV -o ENV.tar.gz`"
+                )
+            work.rename(prefix)
+            extracted = time.monotonic()
+            _conda_unpack(prefix, source)
+        finally:
+            os.umask(umask)
+        size = _tree_bytes(prefix)
+        info = {"sha256": sha, "source": source.location, "bytes": size}
+        _write_replacing(self._marker(env_id), json.dumps(info), self._tmp / f"{env_id}.json")
+        log.info(
+            "Packed environment %s: unpacked into %s (%s) in %.1f s, conda-unpack %.1f s",
+            source.location,
+            prefix,
+            _megabytes(size),
+            extracted - started,
+            time.monotonic() - extracted,
+        )
+
+    def _evict(self, log: logging.Logger) -> None:
+        """Remove least recently used environments not in use beyond ``max_bytes``; sweep leftovers."""
+        if self.max_bytes is not None:
+            ready = []
+            for marker in self.root.glob("*.json"):
+                with contextlib.suppress(OSError, ValueError):
+                    ready.append(
+                        (marker.stat().st_mtime, marker.stem, json.loads(marker.read_text())["bytes"])
+                    )
+            total = sum(size for _, _, size in ready)
+            for _, env_id, size in sorted(ready):
+                if total <= self.max_bytes:
+                    break
+                fd = _lock(self._lock_path(env_id), fcntl.LOCK_EX | fcntl.LOCK_NB, create=False)
+                if fd is None:
+                    continue  # in use
+                try:
+                    self._discard(env_id)
+                finally:
+                    os.close(fd)
+                total -= size
+                log.info(
+                    "Evicted the cached environment %s (%s) to keep the cache under %s",
+                    self.root / env_id,
+                    _megabytes(size),
+                    _megabytes(self.max_bytes),
+                )
+        for lock_path in self._locks.glob("*.lock"):
+            if self._marker(lock_path.stem).exists():
+                continue
+            fd = _lock(lock_path, fcntl.LOCK_EX | fcntl.LOCK_NB, create=False)
+            if fd is not None:
+                try:
+                    self._discard(lock_path.stem)
+                finally:
+                    os.close(fd)
+
+    def _discard(self, key: str) -> None:
+        """Remove everything of ``key``, its lock file last (its exclusive lock is held)."""
+        self._remove_leftovers(key)
+        for entry in self._sources.glob("*.json"):
+            with contextlib.suppress(OSError, ValueError):
+                if json.loads(entry.read_text())["sha256"].startswith(key):
+                    entry.unlink()
+        self._lock_path(key).unlink(missing_ok=True)
+
+    def _remove_leftovers(self, key: str) -> None:
+        self._marker(key).unlink(missing_ok=True)
+        for leftover in (self.root / key, *self._tmp.glob(f"{key}*")):
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover)
+            else:
+                leftover.unlink(missing_ok=True)
+
+    def _use(self, sha: str) -> int | None:
+        """A descriptor holding the shared lock of ``sha``'s environment if it is ready, else None."""
+        fd = _lock(self._lock_path(sha[:_ID_LENGTH]), fcntl.LOCK_SH, create=False)
+        if fd is None:
+            return None
+        if not self._ready(sha):
+            os.close(fd)
+            return None
+        os.utime(self._marker(sha[:_ID_LENGTH]))
+        return fd
+
+    def _ready(self, sha: str) -> bool:
+        return self._marker(sha[:_ID_LENGTH]).is_file() and self._prefix(sha).is_dir()
+
+    @contextlib.contextmanager
+    def _exclusive(self, key: str) -> Iterator[None]:
+        """Hold ``key``'s exclusive lock; its lock file goes when the block ends."""
+        path = self._lock_path(key)
+        fd = _lock(path, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)
+            os.close(fd)
+
+    def _known_sha(self, fingerprint: str | None, expected: str | None) -> str | None:
+        """The sha256 the source's content is known to have without fetching it, if any.
+
+        It is the one remembered for the source's fingerprint; a source that offers none (an
+        http server refusing HEAD, as signed URLs do) is taken to hold what the pin names.
+        """
+        if fingerprint is None:
+            return expected
+        try:
+            entry = json.loads((self._sources / f"{_key(fingerprint)}.json").read_text())
+        except (OSError, ValueError):
+            return None
+        return entry["sha256"] if entry.get("fingerprint") == fingerprint else None
+
+    def _remember(self, key: str, fingerprint: str, sha: str) -> None:
+        entry = json.dumps({"fingerprint": fingerprint, "sha256": sha})
+        _write_replacing(self._sources / f"{key}.json", entry, self._tmp / f"{key}.json")
+
+    def _prepare(self) -> None:
+        for folder in (self.root, self._locks, self._sources, self._tmp):
+            folder.mkdir(mode=0o755, parents=True, exist_ok=True)
+            st = folder.lstat()
+            if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o022:
+                raise CacheDirError(
+                    f"env_cache_dir: '{folder}' must be a folder owned by this user and not writable by "
+                    "others (chmod go-w), so that no one else can change the environments tasks run in"
+                )
+
+    def _marker_info(self, sha: str) -> dict:
+        try:
+            return json.loads(self._marker(sha[:_ID_LENGTH]).read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def _prefix(self, sha: str) -> Path:
+        return self.root / sha[:_ID_LENGTH]
+
+    def _marker(self, env_id: str) -> Path:
+        return self.root / f"{env_id}.json"
+
+    def _lock_path(self, key: str) -> Path:
+        return self._locks / f"{key}.lock"
+
+
+def _lock(path: Path, operation: int, *, create: bool = True) -> int | None:
+    """A descriptor of ``path`` holding the flock ``operation``.
+
+    None when ``path`` does not exist and ``create`` is false, or when ``LOCK_NB`` would wait.
+    A lock taken on a file that was deleted meanwhile is dropped and taken again.
+    """
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | (os.O_CREAT if create else 0), 0o600)
+        except FileNotFoundError:
+            return None
+        try:
+            fcntl.flock(fd, operation)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        if _is_current(fd, path):
+            return fd
+        os.close(fd)
+
+
+def _is_current(fd: int, path: Path) -> bool:
+    try:
+        return os.fstat(fd).st_ino == os.stat(path).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def _write_replacing(path: Path, text: str, part: Path) -> None:
+    """Write ``text`` to ``part``, not writable by others whatever the umask, then rename it to ``path``."""
+    with open(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), "w") as out:
+        out.write(text)
+    part.replace(path)
+
+
+def _conda_unpack(prefix: Path, source: ArchiveSource) -> None:
+    """Run the environment's conda-unpack as activation would: its own bin/ first on PATH."""
+    env = {**os.environ, "PATH": f"{prefix / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+    done = subprocess.run(
+        [str(prefix / "bin" / "conda-unpack")], env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        output = (done.stderr or done.stdout).strip()[-2000:]
+        hint = ""
+        if "negative padding" in output:
+            hint = (
+                f"; the cache path '{prefix}' is longer than the prefix the environment was packed at: "
+                "set env_cache_dir to a shorter folder"
+            )
+        raise ArchiveError(
+            f"conda-unpack failed for '{source.location}' (exit status {done.returncode}): {output}{hint}"
+        )
+
+
+def _verify(source: ArchiveSource, sha: str, expected: str | None) -> None:
+    if expected is not None and sha != expected:
+        raise ChecksumMismatchError(
+            f"'{source.location}' has sha256 {sha}, but conda_env_sha256 is {expected}: "
+            "the archive is not the one the task expects"
+        )
+
+
+def _tree_bytes(folder: Path) -> int:
+    """The size of the files under ``folder``, each hard-linked file counted once."""
+    sizes = {}
+    for directory, _, files in os.walk(folder):
+        for name in files:
+            st = os.lstat(os.path.join(directory, name))
+            sizes[st.st_ino] = st.st_size
+    return sum(sizes.values())
+
+
+def _key(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:_ID_LENGTH]
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
