@@ -5,6 +5,14 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 DEFAULT_CONDA_PATH = "/opt/anaconda3/etc/profile.d/conda.sh"
+#: Short on purpose: conda-unpack cannot write a prefix longer than the packing one into binaries.
+DEFAULT_ENV_CACHE_DIR = "~/.cache/jupyter-conda"
+
+#: The Airflow configuration section of this provider's options (declared under "config" below).
+CONFIG_SECTION = "jupyter_conda"
+DEFAULT_CGROUP_MOUNT = "/sys/fs/cgroup"
+DEFAULT_CGROUP_PARENT = ""
+DEFAULT_UNENFORCEABLE_LIMITS = "fail"
 
 
 def get_provider_info() -> dict:
@@ -45,6 +53,23 @@ def get_provider_info() -> dict:
                         "description": "The conda.sh that activates named environments on the worker "
                         "(conda info --base, then etc/profile.d/conda.sh).",
                     },
+                    "resource_root": {
+                        "label": "Resource root",
+                        "schema": {"type": ["string", "null"]},
+                        "description": "Folder or storage URL (s3://bucket/envs) that relative paths of "
+                        "packed environments start from.",
+                    },
+                    "env_cache_dir": {
+                        "label": "Environment cache folder",
+                        "schema": {"type": ["string", "null"]},
+                        "description": "Where packed environments are unpacked once per worker; default "
+                        "from [jupyter_conda] env_cache_dir.",
+                    },
+                    "env_cache_max_size_mb": {
+                        "label": "Environment cache size bound (MB)",
+                        "schema": {"type": ["integer", "null"]},
+                        "description": "Least recently used environments beyond it are evicted; 0: no bound.",
+                    },
                 },
                 "ui-field-behaviour": {
                     "hidden-fields": ["host", "schema", "login", "password", "port", "extra"],
@@ -53,4 +78,61 @@ def get_provider_info() -> dict:
                 },
             }
         ],
+        "config": {
+            CONFIG_SECTION: {
+                "description": "How notebook runs are set up on the worker.",
+                "options": {
+                    "env_cache_dir": {
+                        "description": "Folder where each worker unpacks packed (conda-pack) environments "
+                        "once, keyed by the archive's sha256. Keep the path short: conda-unpack cannot "
+                        "write a prefix longer than the one the environment was packed at into binary "
+                        "files. The connection extra env_cache_dir overrides it.",
+                        "version_added": "0.2.0",
+                        "type": "string",
+                        "example": "/var/cache/jupyter-conda",
+                        "default": DEFAULT_ENV_CACHE_DIR,
+                    },
+                    "env_cache_max_size_mb": {
+                        "description": "Unpacked size above which the least recently used environments "
+                        "are evicted (never one a running task uses); 0 keeps them all. The connection "
+                        "extra env_cache_max_size_mb overrides it.",
+                        "version_added": "0.2.0",
+                        "type": "integer",
+                        "example": "20480",
+                        "default": "10240",
+                    },
+                    "cgroup_mount": {
+                        "description": "Folder where the cgroup file systems are mounted: a cgroup v2 "
+                        "hierarchy there or in its unified/ subfolder, cgroup v1 hierarchies in its "
+                        "cpu/, cpuacct/ and memory/ subfolders. Runs with cpu_quota or max_memory get "
+                        "a cgroup of their own in it (v2 where it can enforce the limit, else v1).",
+                        "version_added": "0.2.0",
+                        "type": "string",
+                        "example": None,
+                        "default": DEFAULT_CGROUP_MOUNT,
+                    },
+                    "cgroup_parent": {
+                        "description": "The cgroup, as a path inside each hierarchy (e.g. "
+                        "/jupyter-conda), under which run groups are created. Empty: the worker's own "
+                        "cgroup. On cgroup v2 the worker's own cgroup holds processes, so it cannot "
+                        "pass controllers on to children: name a group whose cgroup.subtree_control "
+                        "enables cpu and memory.",
+                        "version_added": "0.2.0",
+                        "type": "string",
+                        "example": "/jupyter-conda",
+                        "default": DEFAULT_CGROUP_PARENT,
+                    },
+                    "unenforceable_limits": {
+                        "description": "What a task with cpu_quota or max_memory does on a worker that "
+                        "cannot enforce them through cgroups: fail (the task fails, saying why and how "
+                        "to grant access) or warn (the notebook runs without the limit and the task "
+                        "log says so).",
+                        "version_added": "0.2.0",
+                        "type": "string",
+                        "example": "warn",
+                        "default": DEFAULT_UNENFORCEABLE_LIMITS,
+                    },
+                },
+            }
+        },
     }

@@ -88,7 +88,9 @@ def _real_conda_env(base: str) -> Path:
 
 def airflow_env(conda: DemoConda) -> dict[str, str]:
     """This process's environment plus the demo's Airflow home, connection and Variables."""
-    connection = {"conn_type": "jupyter_conda", "extra": {"conda_path": str(conda.conda_sh)}}
+    # The packed environment is unpacked once into the demo's own cache, not the user's.
+    extra = {"conda_path": str(conda.conda_sh), "env_cache_dir": str(DEMO / "envs")}
+    connection = {"conn_type": "jupyter_conda", "extra": extra}
     return {
         **os.environ,
         "AIRFLOW_HOME": str(DEMO / "airflow-home"),

@@ -15,8 +15,11 @@ ARCHIVE_FORMATS: dict[str, str] = {
     ".tar.bz2": "tar",
     ".tbz2": "tar",
     ".tar.xz": "tar",
+    ".txz": "tar",
     ".tar": "tar",
     ".zip": "zip",
+    ".tar.zst": "zstd",
+    ".tzst": "zstd",
 }
 
 
@@ -42,15 +45,36 @@ def unpack(archive: Path, destination: Path) -> None:
     bits are restored so that ``bin/`` stays executable.
     """
     kind = archive_format(archive.name)
+    if kind is None:
+        raise ArchiveError(f"'{archive}' has none of the suffixes {', '.join(ARCHIVE_FORMATS)}")
     try:
-        if kind == "tar":
-            with tarfile.open(archive) as tar:
-                tar.extractall(destination, filter=_refusing_absolute_data_filter)
-        elif kind == "zip":
-            _unpack_zip(archive, destination)
-        else:
-            raise ArchiveError(f"'{archive}' has none of the suffixes {', '.join(ARCHIVE_FORMATS)}")
+        UNPACKERS[kind](archive, destination)
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as err:
+        raise ArchiveError(f"cannot unpack '{archive}': {err}") from err
+
+
+def _unpack_tar(archive: Path, destination: Path) -> None:
+    with tarfile.open(archive) as tar:
+        tar.extractall(destination, filter=_refusing_absolute_data_filter)
+
+
+def _unpack_zstd(archive: Path, destination: Path) -> None:
+    """zstd tar archives: the optional ``zstandard`` package decompresses, tarfile extracts.
+
+    (The standard library reads zstd only from Python 3.14 on.)
+    """
+    try:
+        import zstandard
+    except ImportError as err:
+        raise ArchiveError(f"'{archive}' is compressed with zstd: install the zstandard package") from err
+    try:
+        with (
+            archive.open("rb") as raw,
+            zstandard.ZstdDecompressor().stream_reader(raw) as stream,
+            tarfile.open(fileobj=stream, mode="r|") as tar,
+        ):
+            tar.extractall(destination, filter=_refusing_absolute_data_filter)
+    except zstandard.ZstdError as err:
         raise ArchiveError(f"cannot unpack '{archive}': {err}") from err
 
 
@@ -71,3 +95,6 @@ def _unpack_zip(archive: Path, destination: Path) -> None:
             written = zf.extract(info, destination)
             if mode and not info.is_dir():
                 os.chmod(written, (mode & 0o755) | stat.S_IRUSR | stat.S_IWUSR)
+
+
+UNPACKERS = {"tar": _unpack_tar, "zip": _unpack_zip, "zstd": _unpack_zstd}

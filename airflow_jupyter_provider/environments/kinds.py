@@ -7,14 +7,19 @@ tried in the order of :data:`KINDS`, the first whose ``matches`` accepts the val
 from __future__ import annotations
 
 import os
-import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from logging import Logger
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlsplit
 
-from airflow_jupyter_provider.environments.archive import ArchiveError, archive_format, unpack
+from airflow_jupyter_provider.environments.archive import ARCHIVE_FORMATS, archive_format
 from airflow_jupyter_provider.locations import is_local, local_path
+
+if TYPE_CHECKING:
+    from airflow_jupyter_provider.environments.cache import EnvironmentCache
+    from airflow_jupyter_provider.environments.sources import ArchiveSource
 
 
 class CondaEnvError(Exception):
@@ -25,10 +30,37 @@ class CondaEnvError(Exception):
         self.retryable = retryable
 
 
+class Worker(Protocol):
+    """What the worker offers for activating environments (the hook is one)."""
+
+    @property
+    def conda_path(self) -> str: ...
+
+    @property
+    def env_cache(self) -> EnvironmentCache: ...
+
+    @property
+    def log(self) -> Logger: ...
+
+
 class Environment(Protocol):
-    def activation_args(self, workdir: Path, conda_path: str, log: Logger) -> list[str]:
-        """Arguments of run_notebook.sh that activate this environment (may unpack into workdir)."""
+    def activation_args(self, stack: ExitStack, worker: Worker) -> list[str]:
+        """Arguments of run_notebook.sh that activate this environment.
+
+        Whatever must last as long as the run (a packed environment's in-use lock) is
+        entered on ``stack``.
+        """
         ...
+
+
+@dataclass(frozen=True)
+class ResolveOptions:
+    """Where relative locations start, and how packed environments are fetched and checked."""
+
+    base_dir: Path
+    resource_root: str | None = None
+    conn_id: str | None = None
+    sha256: str | None = None
 
 
 def _require_conda_sh(conda_path: str) -> None:
@@ -39,41 +71,59 @@ def _require_conda_sh(conda_path: str) -> None:
         )
 
 
+def _supported_suffixes() -> str:
+    return ", ".join(ARCHIVE_FORMATS)
+
+
+def _is_archive(value: str) -> bool:
+    """Judged by the suffix of the path, so a URL's query string does not hide it."""
+    return archive_format(urlsplit(value).path if "://" in value else value) is not None
+
+
 @dataclass(frozen=True)
 class PackedEnvironment:
-    """A conda-pack archive, unpacked for this run, activated by its own ``bin/activate``."""
+    """A conda-pack archive from any source, unpacked once per worker into the cache and
+    activated by its own ``bin/activate``."""
 
-    archive: Path
+    source: ArchiveSource
+    sha256: str | None = None
 
     @classmethod
     def matches(cls, value: str) -> bool:
-        return archive_format(value) is not None
+        return _is_archive(value) or not is_local(value)
 
     @classmethod
-    def from_value(cls, value: str, base_dir: Path) -> PackedEnvironment:
-        if not is_local(value):
-            raise CondaEnvError(f"conda_env '{value}': only local paths and file:// URLs are supported")
-        return cls(local_path(value, base_dir))
+    def from_value(cls, value: str, options: ResolveOptions) -> PackedEnvironment:
+        from airflow_jupyter_provider.environments.cache import validate_sha256
+        from airflow_jupyter_provider.environments.sources import resolve_source
 
-    def activation_args(self, workdir: Path, conda_path: str, log: Logger) -> list[str]:
-        if not self.archive.is_file():
-            raise CondaEnvError(f"conda_env: no archive at '{self.archive}'", retryable=True)
-        prefix = workdir / "env"
-        prefix.mkdir()
-        log.info("Unpacking packed environment %s (%.1f MB)", self.archive, self.archive.stat().st_size / 1e6)
-        started = time.monotonic()
-        try:
-            unpack(self.archive, prefix)
-        except ArchiveError as err:
-            raise CondaEnvError(f"conda_env: {err}") from err
-        log.info("Unpacked into %s in %.1f s", prefix, time.monotonic() - started)
-        expected = ("bin/activate", "bin/conda-unpack", "conda-meta")
-        missing = [name for name in expected if not (prefix / name).exists()]
-        if missing:
+        if not _is_archive(value):
             raise CondaEnvError(
-                f"conda_env: '{self.archive}' is not a conda-pack archive (it has no {', '.join(missing)}); "
-                "make it with `conda pack -n ENV -o ENV.tar.gz`"
+                f"conda_env '{value}' is a URL without an archive suffix: packed environments "
+                f"end in one of {_supported_suffixes()}"
             )
+        try:
+            sha256 = validate_sha256(options.sha256)
+        except ValueError as err:
+            raise CondaEnvError(str(err)) from err
+        source = resolve_source(
+            value, base_dir=options.base_dir, resource_root=options.resource_root, conn_id=options.conn_id
+        )
+        return cls(source, sha256)
+
+    def activation_args(self, stack: ExitStack, worker: Worker) -> list[str]:
+        from airflow_jupyter_provider.environments.archive import ArchiveError
+        from airflow_jupyter_provider.environments.cache import CacheDirError
+        from airflow_jupyter_provider.environments.sources import SourceError
+
+        try:
+            prefix = stack.enter_context(
+                worker.env_cache.environment(self.source, self.sha256, log=worker.log)
+            )
+        except SourceError as err:
+            raise CondaEnvError(f"conda_env: {err}", retryable=err.retryable) from err
+        except (ArchiveError, CacheDirError, ValueError) as err:
+            raise CondaEnvError(f"conda_env: {err}") from err
         return ["packed", str(prefix)]
 
 
@@ -89,16 +139,21 @@ class PrefixEnvironment:
         return value.startswith("file://") or os.sep in value or value in (".", "..")
 
     @classmethod
-    def from_value(cls, value: str, base_dir: Path) -> PrefixEnvironment:
-        return cls(local_path(value, base_dir))
+    def from_value(cls, value: str, options: ResolveOptions) -> PrefixEnvironment:
+        return cls(local_path(value, options.base_dir))
 
-    def activation_args(self, workdir: Path, conda_path: str, log: Logger) -> list[str]:
+    def activation_args(self, stack: ExitStack, worker: Worker) -> list[str]:
+        if self.prefix.is_file():
+            raise CondaEnvError(
+                f"conda_env: '{self.prefix}' is a file, but packed environments end in one of "
+                f"{_supported_suffixes()}"
+            )
         if not (self.prefix / "conda-meta").is_dir():
             raise CondaEnvError(
                 f"conda_env: '{self.prefix}' is not a conda environment (it has no conda-meta/ folder)"
             )
-        _require_conda_sh(conda_path)
-        return ["conda", conda_path, str(self.prefix)]
+        _require_conda_sh(worker.conda_path)
+        return ["conda", worker.conda_path, str(self.prefix)]
 
 
 @dataclass(frozen=True)
@@ -112,20 +167,25 @@ class NamedEnvironment:
         return True
 
     @classmethod
-    def from_value(cls, value: str, base_dir: Path) -> NamedEnvironment:
+    def from_value(cls, value: str, options: ResolveOptions) -> NamedEnvironment:
         return cls(value)
 
-    def activation_args(self, workdir: Path, conda_path: str, log: Logger) -> list[str]:
-        _require_conda_sh(conda_path)
-        return ["conda", conda_path, self.name]
+    def activation_args(self, stack: ExitStack, worker: Worker) -> list[str]:
+        _require_conda_sh(worker.conda_path)
+        return ["conda", worker.conda_path, self.name]
 
 
 KINDS = (PackedEnvironment, PrefixEnvironment, NamedEnvironment)
 
 
-def resolve_environment(value: str, base_dir: Path) -> Environment:
-    """The environment ``value`` names; relative paths are taken from ``base_dir``."""
+def resolve_environment(value: str, options: ResolveOptions) -> Environment:
+    """The environment ``value`` names; relative locations start at ``options``' folders."""
     if not isinstance(value, str) or not value.strip():
         raise CondaEnvError(f"conda_env must be a non-empty string, got {value!r}")
     kind = next(kind for kind in KINDS if kind.matches(value))
-    return kind.from_value(value, base_dir)
+    environment = kind.from_value(value, options)
+    if options.sha256 is not None and not isinstance(environment, PackedEnvironment):
+        raise CondaEnvError(
+            f"conda_env_sha256 checks packed environments only, and conda_env '{value}' is not one"
+        )
+    return environment

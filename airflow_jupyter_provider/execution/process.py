@@ -8,18 +8,44 @@ import contextlib
 import os
 import signal
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import psutil
 
-#: Seconds between SIGTERM and SIGKILL when a run is stopped.
-KILL_GRACE_SECONDS = 5.0
+#: Seconds between SIGTERM and SIGKILL when a run is stopped. Shorter than the 5 s the Airflow
+#: supervisor waits between its own SIGTERM and SIGKILL to the task process, so the task process
+#: is still alive to SIGKILL the run and remove its cgroups.
+KILL_GRACE_SECONDS = 3.0
+
+
+def terminate(processes: Iterable[psutil.Process], grace: float = KILL_GRACE_SECONDS) -> None:
+    """SIGTERM every process, then SIGKILL those still alive after ``grace`` seconds."""
+    processes = list(processes)
+    for proc in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.terminate()
+    _, alive = psutil.wait_procs(processes, timeout=grace)
+    for proc in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
 
 
 class StreamedProcess:
-    """Start ``argv`` in a new session, with stdout and stderr merged into one stream."""
+    """Start ``argv`` in a new session, with stdout and stderr merged into one stream.
 
-    def __init__(self, argv: Sequence[str], *, env: dict[str, str], cwd: str) -> None:
+    ``members`` names more processes of the run than its process tree holds: the pids in the
+    run's cgroups, which include grandchildren that daemonized themselves out of the tree.
+    """
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        env: dict[str, str],
+        cwd: str,
+        members: Callable[[], Iterable[int]] = tuple,
+    ) -> None:
+        self._members = members
         self._proc = subprocess.Popen(
             list(argv),
             stdin=subprocess.DEVNULL,
@@ -52,26 +78,22 @@ class StreamedProcess:
             self._proc.stdout.close()
 
     def stop(self, grace: float = KILL_GRACE_SECONDS) -> None:
-        """Terminate every process of the tree, then kill those still alive after ``grace`` s."""
+        """Terminate every process of the run, then kill those still alive after ``grace`` s."""
         if self._proc.poll() is not None:
             return  # already ended and reaped: its pid may belong to another process by now
         self.stopped = True
-        try:
+        tree: dict[int, psutil.Process] = {}
+        with contextlib.suppress(psutil.NoSuchProcess):  # ended between poll() and here
             root = psutil.Process(self._proc.pid)
-            tree = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:  # ended between poll() and here
-            tree = []
+            tree = {proc.pid: proc for proc in (root, *root.children(recursive=True))}
+        for pid in set(self._members()) - tree.keys():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                tree[pid] = psutil.Process(pid)
         # The session leader's group holds bash and papermill; the kernel runs in a session
-        # of its own, so it is reached through the tree collected above.
+        # of its own, so it is reached through the processes collected above.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self._proc.pid, signal.SIGTERM)
-        for proc in tree:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                proc.terminate()
-        _, alive = psutil.wait_procs(tree, timeout=grace)
-        for proc in alive:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                proc.kill()
+        terminate(tree.values(), grace)
         try:
             self._proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:

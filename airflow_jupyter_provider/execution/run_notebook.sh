@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# Activate a conda environment, then run that environment's papermill.
+# Join the run's cgroups, activate a conda environment, then run that environment's papermill.
 #
-#   run_notebook.sh conda  CONDA_SH ENV_NAME_OR_PREFIX -- PAPERMILL_ARGUMENTS...
-#   run_notebook.sh packed UNPACKED_PREFIX              -- PAPERMILL_ARGUMENTS...
+#   run_notebook.sh [--cgroup CGROUP_PROCS]... conda  CONDA_SH ENV_NAME_OR_PREFIX -- PAPERMILL_ARGUMENTS...
+#   run_notebook.sh [--cgroup CGROUP_PROCS]... packed UNPACKED_PREFIX              -- PAPERMILL_ARGUMENTS...
 #
 # Every user value arrives as a positional argument and is only ever expanded inside
-# double quotes: nothing a user supplies becomes shell text. The exit statuses 90-94
+# double quotes: nothing a user supplies becomes shell text. The exit statuses 90-92, 94 and 95
 # are this script's own; the hook turns them into messages (see execution/statuses.py).
+
+# This shell moves itself into each of the run's cgroups before doing anything else, so
+# everything it starts (conda, papermill, the kernel and their children) starts inside them.
+while [ "${1:-}" = "--cgroup" ]; do
+    echo "$$" > "$2" || exit 95
+    shift 2
+done
 
 mode=$1
 shift
@@ -21,9 +28,9 @@ case "$mode" in
     packed)
         prefix=$1
         shift
+        # conda-unpack ran once, when the environment cache unpacked the archive.
         # shellcheck disable=SC1091
         source "$prefix/bin/activate" || exit 92
-        conda-unpack || exit 93
         ;;
     *)
         echo "run_notebook.sh: unknown mode '$mode'" >&2

@@ -4,22 +4,34 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowNotFoundException
 
-from airflow_jupyter_provider import DEFAULT_CONDA_PATH
-from airflow_jupyter_provider.environments import CondaEnvError, resolve_environment
+from airflow_jupyter_provider import CONFIG_SECTION, DEFAULT_CONDA_PATH, DEFAULT_ENV_CACHE_DIR
+from airflow_jupyter_provider.environments import CondaEnvError, ResolveOptions, resolve_environment
+from airflow_jupyter_provider.execution.cgroups import (
+    CgroupSettings,
+    LimitsUnavailable,
+    RunGroup,
+    SettingError,
+    enforce_limits,
+)
+from airflow_jupyter_provider.execution.limits import Limit
 from airflow_jupyter_provider.execution.process import StreamedProcess
 from airflow_jupyter_provider.execution.statuses import ENVIRONMENT_FAILURES
 from airflow_jupyter_provider.locations import is_local, local_path
 from airflow_jupyter_provider.notebook.command import PapermillCommand, split_others
 from airflow_jupyter_provider.notebook.failure import describe_failed_cell
 from airflow_jupyter_provider.notebook.parameters import parse_parameters, write_parameters_file
+
+if TYPE_CHECKING:
+    from airflow_jupyter_provider.environments.cache import EnvironmentCache
 
 RUN_NOTEBOOK_SCRIPT = Path(__file__).parent.parent / "execution" / "run_notebook.sh"
 
@@ -28,9 +40,12 @@ class JupyterCondaHook(BaseHook):
     """
     Run a notebook with papermill inside a conda environment on this worker.
 
-    The connection (type ``jupyter_conda``) is optional; its extra ``conda_path`` names the
+    The connection (type ``jupyter_conda``) is optional. Its extras: ``conda_path``, the
     ``conda.sh`` that activates named environments (default
-    ``/opt/anaconda3/etc/profile.d/conda.sh``). A packed environment needs no conda at all.
+    ``/opt/anaconda3/etc/profile.d/conda.sh``; a packed environment needs no conda at all);
+    ``resource_root``, a folder or storage URL that relative archive paths start from;
+    ``env_cache_dir`` and ``env_cache_max_size_mb``, where packed environments are unpacked
+    and how much of them to keep (defaults from the ``[jupyter_conda]`` config section).
 
     :param jupyter_conda_conn_id: connection id; a missing default connection means defaults.
     """
@@ -47,15 +62,39 @@ class JupyterCondaHook(BaseHook):
         self._stop_requested = False
 
     @cached_property
-    def conda_path(self) -> str:
-        """The ``conda.sh`` to source, from the connection's extra or the default."""
+    def extra(self) -> dict[str, Any]:
+        """The connection's extra; none when the default connection is not defined."""
         try:
-            conn = self.get_connection(self.jupyter_conda_conn_id)
+            return self.get_connection(self.jupyter_conda_conn_id).extra_dejson
         except AirflowNotFoundException:
             if self.jupyter_conda_conn_id != self.default_conn_name:
                 raise
-            return DEFAULT_CONDA_PATH
-        return conn.extra_dejson.get("conda_path") or DEFAULT_CONDA_PATH
+            return {}
+
+    @cached_property
+    def conda_path(self) -> str:
+        """The ``conda.sh`` to source, from the connection's extra or the default."""
+        return self.extra.get("conda_path") or DEFAULT_CONDA_PATH
+
+    @cached_property
+    def resource_root(self) -> str | None:
+        """Where relative archive paths start (DolphinScheduler's resource center), if set."""
+        return self.extra.get("resource_root") or None
+
+    @cached_property
+    def env_cache(self) -> EnvironmentCache:
+        """This worker's cache of unpacked packed environments."""
+        from airflow.sdk import conf
+
+        from airflow_jupyter_provider.environments.cache import EnvironmentCache
+
+        root = self.extra.get("env_cache_dir") or conf.get(
+            CONFIG_SECTION, "env_cache_dir", fallback=DEFAULT_ENV_CACHE_DIR
+        )
+        max_mb = self.extra.get("env_cache_max_size_mb") or conf.getint(
+            CONFIG_SECTION, "env_cache_max_size_mb", fallback=0
+        )
+        return EnvironmentCache(Path(root), int(max_mb) * 1024 * 1024 if int(max_mb) > 0 else None)
 
     def run_notebook(
         self,
@@ -70,14 +109,21 @@ class JupyterCondaHook(BaseHook):
         start_timeout: int | None = None,
         others: str | Sequence[str] | None = None,
         base_dir: str | Path | None = None,
+        limits: Sequence[Limit] = (),
+        conda_env_conn_id: str | None = None,
+        conda_env_sha256: str | None = None,
     ) -> str:
         """
         Execute ``input_nb`` into ``output_nb`` in ``conda_env``; return ``output_nb``.
 
         Every line papermill and the notebook's cells print goes to this hook's log as it
         comes. Relative local paths are taken from ``base_dir`` (default: the current folder).
+        ``limits`` (see ``execution/limits.py``) apply to every process of the run through a
+        cgroup of its own. A packed ``conda_env`` is fetched with the connection
+        ``conda_env_conn_id`` and, with ``conda_env_sha256``, checked against that checksum.
 
-        :raises AirflowFailException: the environment cannot run the notebook; a retry won't help.
+        :raises AirflowFailException: the environment cannot run the notebook, the limits cannot
+            be enforced, or the run exceeded its memory limit; a retry won't help.
         :raises AirflowException: the notebook failed (the partial output notebook is kept).
         """
         base = Path(base_dir) if base_dir is not None else Path.cwd()
@@ -85,7 +131,9 @@ class JupyterCondaHook(BaseHook):
             for name, value in (("input_nb", input_nb), ("output_nb", output_nb)):
                 if not isinstance(value, str) or not value.strip():
                     raise ValueError(f"{name} must be a non-empty string, got {value!r}")
-            environment = resolve_environment(conda_env, base)
+            environment = resolve_environment(
+                conda_env, ResolveOptions(base, self.resource_root, conda_env_conn_id, conda_env_sha256)
+            )
             parameters = parse_parameters(parameters)
             others = split_others(others)
         except (CondaEnvError, ValueError) as err:
@@ -93,9 +141,13 @@ class JupyterCondaHook(BaseHook):
         input_location = self._input_location(input_nb, base)
         output_location = self._output_location(output_nb, base)
 
-        with tempfile.TemporaryDirectory(prefix="jupyter-conda-") as workdir:
+        with (
+            tempfile.TemporaryDirectory(prefix="jupyter-conda-") as workdir,
+            ExitStack() as environment_in_use,
+            self._run_group(limits) as group,
+        ):
             try:
-                activation = environment.activation_args(Path(workdir), self.conda_path, self.log)
+                activation = environment.activation_args(environment_in_use, self)
             except CondaEnvError as err:
                 raise (AirflowException if err.retryable else AirflowFailException)(str(err)) from err
             command = PapermillCommand(
@@ -108,18 +160,28 @@ class JupyterCondaHook(BaseHook):
                 start_timeout=start_timeout,
                 others=self._with_kernel_cwd(others, input_location),
             )
-            argv = ["bash", str(RUN_NOTEBOOK_SCRIPT), *activation, "--", *command.argv()]
+            argv = ["bash", str(RUN_NOTEBOOK_SCRIPT), *group.join_args(), *activation, "--", *command.argv()]
             self.log.info("Running %s in conda environment %s", input_location, conda_env)
             if self._stop_requested:  # asked to stop while the environment was being prepared
                 raise AirflowException(f"The run of {input_location} was stopped before it started")
-            self._process = StreamedProcess(argv, env=self._child_env(), cwd=workdir)
+            self._process = StreamedProcess(argv, env=self._child_env(), cwd=workdir, members=group.pids)
             if self._stop_requested:  # asked between the check above and the start
                 self._process.stop()
             status = self._process.stream(self.log.info)
             stopped = self._process.stopped
+            exceeded = group.exceeded_memory_limit()
+            if usage := group.usage():
+                self.log.info("The run used %s", usage)
 
         if stopped:
             raise AirflowException(f"The run of {input_location} was stopped before it finished")
+        if exceeded:
+            raise AirflowFailException(
+                f"Notebook {input_location} ran out of memory: the memory limit of {exceeded.value} MB "
+                "(max_memory) was exceeded and the kernel's OOM killer ended a process of the run. It is "
+                "not retried, as a retry would exceed it again: raise max_memory or make the notebook use "
+                f"less. The output notebook is kept at {output_location}"
+            )
         if status in ENVIRONMENT_FAILURES:
             raise AirflowFailException(
                 ENVIRONMENT_FAILURES[status].format(conda_path=self.conda_path, conda_env=conda_env)
@@ -142,6 +204,21 @@ class JupyterCondaHook(BaseHook):
         self._stop_requested = True
         if self._process is not None:
             self._process.stop()
+
+    @contextmanager
+    def _run_group(self, limits: Sequence[Limit]) -> Iterator[RunGroup]:
+        """The run's cgroups for ``limits`` (none without limits), removed once the run is over."""
+        if not limits:
+            yield RunGroup()
+            return
+        try:
+            group = enforce_limits(limits, CgroupSettings.from_airflow_config(), self.log)
+        except (LimitsUnavailable, SettingError) as err:
+            raise AirflowFailException(str(err)) from err
+        try:
+            yield group
+        finally:
+            group.close(self.log)
 
     @staticmethod
     def _input_location(input_nb: str, base: Path) -> str:

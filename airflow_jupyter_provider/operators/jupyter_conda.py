@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
@@ -11,10 +12,19 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowSkipException
 
-from airflow_jupyter_provider.environments import CondaEnvError, resolve_environment
+from airflow_jupyter_provider.environments import CondaEnvError, ResolveOptions, resolve_environment
+from airflow_jupyter_provider.execution.limits import Limit, requested_limits
 from airflow_jupyter_provider.notebook.command import split_others, whole_seconds
 from airflow_jupyter_provider.notebook.parameters import parse_parameters
-from airflow_jupyter_provider.operators.scheduling import RUN_FLAGS, base_operator_arguments, choice
+from airflow_jupyter_provider.operators import kubernetes
+from airflow_jupyter_provider.operators.scheduling import (
+    RUN_FLAGS,
+    base_operator_arguments,
+    choice,
+    duration,
+    seed_timeout_strategy,
+)
+from airflow_jupyter_provider.operators.timeout_alarm import AlarmCallback, TimeoutAlarm, alarm_callbacks
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -58,9 +68,23 @@ class JupyterCondaOperator(BaseOperator):
         ``priority_weight`` 5..1 with ``weight_rule="absolute"``.
     :param worker_group: the Airflow pool the task runs in; ``default`` means ``default_pool``.
     :param retry_interval: minutes (or a timedelta) between retries: sets ``retry_delay``.
-    :param timeout: minutes (or a timedelta) the task may run: sets ``execution_timeout``.
-    :param timeout_strategy: what the timeout does; ``FAILED`` (the default) fails the task.
-    :param jupyter_conda_conn_id: the ``jupyter_conda`` connection with the ``conda_path`` extra.
+    :param timeout: minutes (or a timedelta) the task may run before its timeout strategy acts.
+    :param timeout_strategy: what the timeout does: ``FAILED`` (the default) fails the task
+        (``execution_timeout``); ``WARN`` fires the timeout alarm and the notebook goes on;
+        ``WARNFAILED`` fires the alarm and fails the task.
+    :param on_timeout_alarm: what the alarm calls with the task's context, besides logging a
+        warning: a function, an Airflow Notifier, or a list of them. One that raises is logged
+        and never fails the task.
+    :param cpu_quota: percent of one core the whole run (papermill, kernel, their children) may
+        use, e.g. 50 or 200; -1 (or None) for no limit. Enforced through a cgroup of the run.
+    :param max_memory: MB of memory the whole run may use; -1 (or None) for no limit. Past it,
+        the kernel's OOM killer ends the run and the task fails without retries.
+    :param conda_env_conn_id: Airflow connection for fetching a packed ``conda_env`` from a URL
+        (an ``aws`` connection for ``s3://``, an ``http`` one for ``https://`` with credentials, ...).
+    :param conda_env_sha256: the sha256 a packed ``conda_env`` archive must have; a mismatch fails
+        the task without retry.
+    :param jupyter_conda_conn_id: the ``jupyter_conda`` connection (``conda_path``,
+        ``resource_root``, ``env_cache_dir`` extras).
     """
 
     template_fields: Sequence[str] = ("input_nb", "output_nb", "parameters", "conda_env", "kernel", "others")
@@ -87,6 +111,11 @@ class JupyterCondaOperator(BaseOperator):
         retry_interval: float | timedelta | None = None,
         timeout: float | timedelta | None = None,
         timeout_strategy: str | None = None,
+        on_timeout_alarm: AlarmCallback | Sequence[AlarmCallback] | None = None,
+        cpu_quota: int | None = None,
+        max_memory: int | None = None,
+        conda_env_conn_id: str | None = None,
+        conda_env_sha256: str | None = None,
         jupyter_conda_conn_id: str = "jupyter_conda_default",
         **kwargs: Any,
     ) -> None:
@@ -98,8 +127,31 @@ class JupyterCondaOperator(BaseOperator):
             "timeout_strategy": timeout_strategy,
             "description": description,
         }
+        strategy = seed_timeout_strategy(seed)
+        callbacks = alarm_callbacks(on_timeout_alarm)
+        if callbacks and not (strategy and strategy.alarms):
+            raise ValueError("on_timeout_alarm needs a timeout with timeout_strategy WARN or WARNFAILED")
+        limits = requested_limits(cpu_quota, max_memory)
         kwargs.update(base_operator_arguments(seed, kwargs))
+        # The pod's limits enforce them there; a user's own executor_config is left as it is.
+        limits_in_pod = (
+            bool(limits)
+            and "executor_config" not in kwargs
+            and kubernetes.runs_on_kubernetes(kwargs.get("executor"))
+        )
+        if limits_in_pod:
+            kwargs["executor_config"] = kubernetes.executor_config(limits)
         super().__init__(**kwargs)
+        self.cpu_quota = cpu_quota
+        self.max_memory = max_memory
+        self.limits: tuple[Limit, ...] = limits
+        self.limits_in_pod = limits_in_pod
+        self.on_timeout_alarm = callbacks
+        self._alarm = (
+            (duration("timeout", timeout, "minutes", allow_zero=False), strategy.then)
+            if strategy and strategy.alarms
+            else None
+        )
         self.input_nb = input_nb
         self.output_nb = output_nb
         self.conda_env = conda_env
@@ -111,6 +163,8 @@ class JupyterCondaOperator(BaseOperator):
         self.others = others
         self.run_flag = choice("run_flag", run_flag, RUN_FLAGS)
         self.timeout_strategy = timeout_strategy.upper() if timeout_strategy else None
+        self.conda_env_conn_id = conda_env_conn_id
+        self.conda_env_sha256 = conda_env_sha256
         self.jupyter_conda_conn_id = jupyter_conda_conn_id
         self._check_static_values()
 
@@ -126,7 +180,7 @@ class JupyterCondaOperator(BaseOperator):
                 raise ValueError(f"{name} must be a non-empty string, got {value!r}")
         if not _is_templated(self.conda_env):
             try:
-                resolve_environment(self.conda_env, Path.cwd())
+                resolve_environment(self.conda_env, ResolveOptions(Path.cwd(), sha256=self.conda_env_sha256))
             except CondaEnvError as err:
                 raise ValueError(str(err)) from err
         if not _is_templated(self.parameters):
@@ -146,18 +200,40 @@ class JupyterCondaOperator(BaseOperator):
         if self.run_flag == "FORBIDDEN":
             self.log.info("run_flag is FORBIDDEN: %s is not run and the task is skipped", self.input_nb)
             raise AirflowSkipException("run_flag=FORBIDDEN")
-        return self.hook.run_notebook(
-            input_nb=self.input_nb,
-            output_nb=self.output_nb,
-            conda_env=self.conda_env,
-            parameters=self.parameters,
-            kernel=self.kernel,
-            engine=self.engine,
-            execution_timeout=self.jupyter_execution_timeout,
-            start_timeout=self.jupyter_start_timeout,
-            others=self.others,
-            base_dir=Path(context["dag"].fileloc).parent,
-        )
+        with self._timeout_alarm(context):
+            return self.hook.run_notebook(
+                input_nb=self.input_nb,
+                output_nb=self.output_nb,
+                conda_env=self.conda_env,
+                parameters=self.parameters,
+                kernel=self.kernel,
+                engine=self.engine,
+                execution_timeout=self.jupyter_execution_timeout,
+                start_timeout=self.jupyter_start_timeout,
+                others=self.others,
+                base_dir=Path(context["dag"].fileloc).parent,
+                limits=self._limits_for_this_worker(),
+                conda_env_conn_id=self.conda_env_conn_id,
+                conda_env_sha256=self.conda_env_sha256,
+            )
+
+    def _timeout_alarm(self, context: Context) -> AbstractContextManager[object]:
+        """The alarm of timeout_strategy WARN and WARNFAILED, running while ``execute`` does."""
+        if self._alarm is None:
+            return nullcontext()
+        after, then = self._alarm
+        return TimeoutAlarm(after, then=then, callbacks=self.on_timeout_alarm, context=context, log=self.log)
+
+    def _limits_for_this_worker(self) -> tuple[Limit, ...]:
+        """The limits the hook enforces with cgroups: none where the task's pod enforces them."""
+        if not self.limits_in_pod:
+            return self.limits
+        for limit in self.limits:
+            resource, quantity = kubernetes.pod_resource(limit)
+            self.log.info(
+                "%s is enforced by the Kubernetes pod (resources.limits.%s = %s)", limit, resource, quantity
+            )
+        return ()
 
     def on_kill(self) -> None:
         self.hook.kill()

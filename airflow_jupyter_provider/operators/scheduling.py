@@ -15,9 +15,27 @@ from typing import Any
 #: task_priority -> priority_weight (with weight_rule="absolute"); HIGHEST runs first.
 PRIORITY_WEIGHTS: dict[str, int] = {"HIGHEST": 5, "HIGH": 4, "MEDIUM": 3, "LOW": 2, "LOWEST": 1}
 RUN_FLAGS = ("NORMAL", "FORBIDDEN")
-#: WARN and WARNFAILED need a deadline alarm that keeps the task running; not built yet.
-TIMEOUT_STRATEGIES = ("FAILED",)
 DEFAULT_WORKER_GROUP = "default"
+
+
+@dataclass(frozen=True)
+class TimeoutStrategy:
+    """What reaching ``timeout`` does."""
+
+    #: the task fails at the deadline: Airflow's ``execution_timeout``
+    fails: bool
+    #: the timeout alarm fires at the deadline (a warning in the log, the on_timeout_alarm callbacks)
+    alarms: bool
+    #: what the alarm's warning says comes next
+    then: str = ""
+
+
+TIMEOUT_STRATEGIES: dict[str, TimeoutStrategy] = {
+    "FAILED": TimeoutStrategy(fails=True, alarms=False),
+    "WARN": TimeoutStrategy(fails=False, alarms=True, then="the notebook goes on running"),
+    "WARNFAILED": TimeoutStrategy(fails=True, alarms=True, then="the task fails now"),
+}
+DEFAULT_TIMEOUT_STRATEGY = "FAILED"
 
 
 def choice(argument: str, value: Any, allowed: tuple[str, ...] | Mapping[str, Any]) -> str:
@@ -85,16 +103,26 @@ MAPPINGS = (
 )
 
 
+def seed_timeout_strategy(seed: Mapping[str, Any]) -> TimeoutStrategy | None:
+    """The strategy of the seed's ``timeout``, FAILED unless told; None without a timeout."""
+    if seed.get("timeout_strategy") is not None:
+        name = choice("timeout_strategy", seed["timeout_strategy"], TIMEOUT_STRATEGIES)
+        if seed.get("timeout") is None:
+            raise ValueError(f"timeout_strategy={seed['timeout_strategy']!r} needs a timeout (minutes)")
+        return TIMEOUT_STRATEGIES[name]
+    return TIMEOUT_STRATEGIES[DEFAULT_TIMEOUT_STRATEGY] if seed.get("timeout") is not None else None
+
+
 def base_operator_arguments(seed: Mapping[str, Any], explicit: Mapping[str, Any]) -> dict[str, Any]:
     """BaseOperator keyword arguments for the seed values that are set.
 
     A seed argument and an explicit BaseOperator argument for the same thing is an error
-    rather than a silent choice between them.
+    rather than a silent choice between them. A ``timeout`` whose strategy does not fail the
+    task (WARN) sets no BaseOperator argument: the operator's alarm acts at its deadline.
     """
-    if seed.get("timeout_strategy") is not None:
-        choice("timeout_strategy", seed["timeout_strategy"], TIMEOUT_STRATEGIES)
-        if seed.get("timeout") is None:
-            raise ValueError(f"timeout_strategy={seed['timeout_strategy']!r} needs a timeout (minutes)")
+    strategy = seed_timeout_strategy(seed)
+    if strategy is not None and not strategy.fails:
+        seed = {**seed, "timeout": None}
     retries = explicit.get("retries")
     if isinstance(retries, int) and not isinstance(retries, bool) and retries < 0:
         raise ValueError(f"retries={retries!r} must be 0 or more")

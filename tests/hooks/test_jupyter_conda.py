@@ -12,12 +12,11 @@ import os
 import shutil
 import sys
 import tarfile
-import tempfile
 import threading
 import time
 import warnings
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -223,25 +222,6 @@ def dev_papermill_on_path(monkeypatch: pytest.MonkeyPatch) -> Path:
     return venv_bin / "papermill"
 
 
-@pytest.fixture
-def temp_on_tmpfs(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The temporary folder (where the hook unpacks archives) on tmpfs, where the machine has one.
-
-    Unpacking the test environment creates ~12,000 files; on a busy disk that alone takes
-    10 s or more, on tmpfs about one. The hook's code path is the same either way.
-    """
-    shm = Path("/dev/shm")
-    if not (shm.is_dir() and os.access(shm, os.W_OK)):
-        yield
-        return
-    folder = tempfile.mkdtemp(prefix="jupyter-conda-tests-", dir=shm)
-    monkeypatch.setattr(tempfile, "tempdir", folder)
-    try:
-        yield
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 # --- the three kinds of environment ----------------------------------------------------------
 
 
@@ -283,7 +263,6 @@ def test_environment_prefix_path(
     assert_typed_run(output)
 
 
-@pytest.mark.usefixtures("temp_on_tmpfs")
 @pytest.mark.parametrize("how", ["tar.gz path", "zip path", "TAR.GZ file URL"])
 def test_packed_environment_runs_the_notebook(
     how: str,
@@ -318,7 +297,6 @@ def test_packed_environment_runs_the_notebook(
     assert report["KERNEL_PREFIX"] != str(conda_install.prefix)
 
 
-@pytest.mark.usefixtures("temp_on_tmpfs")
 @pytest.mark.parametrize("suffix", BARE_ARCHIVE_SUFFIXES)
 def test_packed_environment_of_every_suffix_is_unpacked_and_activated(
     suffix: str,
@@ -660,8 +638,13 @@ def test_kill_ends_papermill_and_the_kernel_and_keeps_the_partial_notebook(
 
 
 def test_kill_while_the_archive_unpacks_stops_the_run_before_papermill_starts(
-    no_connection: None, packed_env: Path, process_marker: ProcessMarker, tmp_path: Path
+    no_connection: None,
+    packed_env: Path,
+    process_marker: ProcessMarker,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("AIRFLOW__JUPYTER_CONDA__ENV_CACHE_DIR", str(tmp_path / "cold-cache"))
     notebook = write_notebook(tmp_path / "nb.ipynb", "x = 0", "print('ran')")
     output = tmp_path / "out.ipynb"
     hook = JupyterCondaHook()
@@ -670,11 +653,12 @@ def test_kill_while_the_archive_unpacks_stops_the_run_before_papermill_starts(
         run = HookRun(hook, input_nb=str(notebook), output_nb=str(output), conda_env=str(packed_env))
         run.start()
         try:
-            assert wait_for(lambda: any("Unpacking" in m for m in messages(logs)), timeout=30), messages(logs)
+            fetched = wait_for(lambda: any(" fetched " in m for m in messages(logs)), timeout=30)
         finally:
             hook.kill()  # the task is told to stop while its environment is still being unpacked
             run.join(timeout=120)
 
+    assert fetched, messages(logs)
     assert not run.is_alive()
     assert isinstance(run.error, AirflowException)
     assert f"The run of {notebook} was stopped before it started" in str(run.error)

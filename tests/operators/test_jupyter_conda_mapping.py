@@ -3,10 +3,13 @@ static mistakes are refused when the DAG file is parsed."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
-from airflow.sdk import DAG, BaseOperator
+from airflow.sdk import DAG, BaseNotifier, BaseOperator
 
 from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator
 
@@ -104,10 +107,29 @@ def test_seed_argument_next_to_its_base_operator_twin_is_an_error(seed, explicit
         ({"run_flag": "PAUSED"}, r"run_flag='PAUSED' is not one of NORMAL, FORBIDDEN"),
         (
             {"timeout": 5, "timeout_strategy": "SOMETIMES"},
-            r"timeout_strategy='SOMETIMES' is not one of FAILED",
+            r"timeout_strategy='SOMETIMES' is not one of FAILED, WARN, WARNFAILED",
         ),
-        ({"timeout": 5, "timeout_strategy": "WARN"}, r"timeout_strategy='WARN' is not one of FAILED"),
         ({"timeout_strategy": "FAILED"}, r"timeout_strategy='FAILED' needs a timeout"),
+        ({"timeout_strategy": "WARN"}, r"timeout_strategy='WARN' needs a timeout"),
+        ({"timeout": -3, "timeout_strategy": "WARN"}, r"timeout=-3 must be more than 0"),
+        (
+            {"on_timeout_alarm": print},
+            r"on_timeout_alarm needs a timeout with timeout_strategy WARN or WARNFAILED",
+        ),
+        (
+            {"timeout": 5, "timeout_strategy": "FAILED", "on_timeout_alarm": print},
+            r"on_timeout_alarm needs a timeout with timeout_strategy WARN or WARNFAILED",
+        ),
+        (
+            {"timeout": 5, "timeout_strategy": "WARN", "on_timeout_alarm": [print, "slack"]},
+            r"on_timeout_alarm: 'slack' is not callable",
+        ),
+        ({"cpu_quota": 0}, r"cpu_quota=0 must be a whole percentage of one core greater than 0, or -1"),
+        ({"cpu_quota": -2}, r"cpu_quota=-2 must be a whole percentage of one core greater than 0, or -1"),
+        ({"cpu_quota": 12.5}, r"cpu_quota=12.5 must be a whole percentage of one core"),
+        ({"cpu_quota": True}, r"cpu_quota=True must be a whole percentage of one core"),
+        ({"max_memory": 0}, r"max_memory=0 must be a whole number of MB greater than 0, or -1 for no limit"),
+        ({"max_memory": "512"}, r"max_memory='512' must be a whole number of MB greater than 0"),
         ({"retries": -1}, r"retries=-1 must be 0 or more"),
         ({"retry_interval": -2}, r"retry_interval=-2 must be 0 or more"),
         ({"retry_interval": "soon"}, r"retry_interval='soon' must be a number of minutes or a timedelta"),
@@ -134,7 +156,12 @@ def test_seed_argument_next_to_its_base_operator_twin_is_an_error(seed, explicit
         ({"others": "--cwd 'unclosed"}, r"others: cannot split \"--cwd 'unclosed\" into words"),
         ({"others": "--kernel python3"}, r"others: '--kernel' is set through the operator argument 'kernel'"),
         ({"others": ["-p", "a", "1"]}, r"others: '-p' is set through the operator argument 'parameters'"),
-        ({"conda_env": "s3://bucket/env.tar.gz"}, r"conda_env 's3://bucket/env.tar.gz': only local paths"),
+        ({"conda_env": "s3://bucket/env.rar"}, r"conda_env 's3://bucket/env.rar' is a URL without an"),
+        (
+            {"conda_env": "env.tar.gz", "conda_env_sha256": "abc"},
+            r"conda_env_sha256 must be 64 hexadecimal digits \(sha256sum\), got 'abc'",
+        ),
+        ({"conda_env": "analytics", "conda_env_sha256": "ab" * 32}, r"conda_env_sha256 checks packed"),
     ],
 )
 def test_static_mistakes_are_refused_at_parse_time_naming_argument_and_value(kwargs, message):
@@ -142,11 +169,116 @@ def test_static_mistakes_are_refused_at_parse_time_naming_argument_and_value(kwa
         make(**kwargs)
 
 
-def test_cpu_quota_and_max_memory_are_not_accepted_yet():
-    with pytest.raises(TypeError, match="cpu_quota"):
-        make(cpu_quota=50)
-    with pytest.raises(TypeError, match="max_memory"):
-        make(max_memory=512)
+# --- resource limits and the timeout alarm -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cpu_quota", "max_memory", "limits"),
+    [
+        (50, 512, ["cpu_quota=50% of one core", "max_memory=512 MB"]),
+        (250, None, ["cpu_quota=250% of one core"]),
+        (-1, 1024, ["max_memory=1024 MB"]),
+        (-1, -1, []),
+        (None, None, []),
+    ],
+)
+def test_cpu_quota_and_max_memory_are_the_run_limits_and_minus_one_is_none(cpu_quota, max_memory, limits):
+    op = make(cpu_quota=cpu_quota, max_memory=max_memory)
+    assert (op.cpu_quota, op.max_memory) == (cpu_quota, max_memory)
+    assert [str(limit) for limit in op.limits] == limits
+
+
+def test_warn_strategy_sets_no_execution_timeout_and_warnfailed_does():
+    assert make(timeout=2, timeout_strategy="WARN").execution_timeout is None
+    assert make(timeout=2, timeout_strategy="warnfailed").execution_timeout == timedelta(minutes=2)
+
+
+def test_warn_strategy_leaves_room_for_an_explicit_hard_execution_timeout():
+    op = make(timeout=30, timeout_strategy="WARN", execution_timeout=timedelta(hours=2))
+    assert op.execution_timeout == timedelta(hours=2)
+
+
+def test_on_timeout_alarm_takes_a_callable_a_notifier_or_a_list_like_on_failure_callback():
+    class Page(BaseNotifier):
+        def notify(self, context):
+            pass
+
+    notifier = Page()
+    assert make(timeout=1, timeout_strategy="WARN", on_timeout_alarm=print).on_timeout_alarm == [print]
+    assert make(timeout=1, timeout_strategy="WARN", on_timeout_alarm=notifier).on_timeout_alarm == [notifier]
+    op = make(timeout=1, timeout_strategy="WARNFAILED", on_timeout_alarm=[print, notifier])
+    assert op.on_timeout_alarm == [print, notifier]
+
+
+# --- Kubernetes: the limits as the pod's resource limits -----------------------------------------
+
+
+def pod_limits(op: JupyterCondaOperator) -> dict[str, str]:
+    (container,) = op.executor_config["pod_override"].spec.containers
+    assert container.name == "base"
+    return container.resources.limits
+
+
+@pytest.fixture
+def executors(monkeypatch: pytest.MonkeyPatch):
+    """Set ``[core] executor`` for the DAG file being parsed."""
+    return lambda value: monkeypatch.setenv("AIRFLOW__CORE__EXECUTOR", value)
+
+
+def test_kubernetes_executor_gets_the_limits_as_pod_resource_limits(executors):
+    pytest.importorskip("kubernetes")
+    executors("KubernetesExecutor")
+    assert pod_limits(make(cpu_quota=50, max_memory=512)) == {"cpu": "500m", "memory": "512Mi"}
+    assert pod_limits(make(cpu_quota=150)) == {"cpu": "1500m"}
+    assert make(cpu_quota=-1, max_memory=-1).executor_config == {}
+
+
+@pytest.mark.parametrize(
+    ("configured", "task_executor"),
+    [
+        ("LocalExecutor,KubernetesExecutor", "KubernetesExecutor"),
+        ("LocalExecutor,k8s:KubernetesExecutor", "k8s"),
+        (
+            "CeleryExecutor,airflow.providers.cncf.kubernetes.executors.kubernetes_executor.KubernetesExecutor",
+            "airflow.providers.cncf.kubernetes.executors.kubernetes_executor.KubernetesExecutor",
+        ),
+    ],
+)
+def test_a_task_sent_to_the_kubernetes_executor_gets_pod_limits(executors, configured, task_executor):
+    pytest.importorskip("kubernetes")
+    executors(configured)
+    assert pod_limits(make(max_memory=256, executor=task_executor)) == {"memory": "256Mi"}
+    assert make(max_memory=256).executor_config == {}  # the default, first executor is not Kubernetes
+
+
+def test_a_users_own_executor_config_is_kept(executors):
+    executors("KubernetesExecutor")
+    own = {"pod_override": "the user's own"}
+    assert make(cpu_quota=50, executor_config=own).executor_config == own
+
+
+def test_kubernetes_client_is_imported_only_for_the_kubernetes_executor():
+    pytest.importorskip("kubernetes")
+    code = (
+        "import sys\n"
+        "from airflow.sdk import DAG\n"
+        "from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator\n"
+        "with DAG('k', schedule=None):\n"
+        "    JupyterCondaOperator(task_id='nb', input_nb='in.ipynb', output_nb='/tmp/out.ipynb',\n"
+        "                         conda_env='analytics', cpu_quota=50, max_memory=512)\n"
+        "print('kubernetes' in sys.modules)"
+    )
+
+    def imported_with(executor: str) -> str:
+        env = {**os.environ, "AIRFLOW__CORE__EXECUTOR": executor}
+        result = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.split()[-1]
+
+    assert imported_with("LocalExecutor") == "False"
+    assert imported_with("KubernetesExecutor") == "True"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,133 @@
+"""Servers on loopback that the source and cache tests fetch archives from.
+
+``http_server`` serves a folder with Python's own http.server and records every request;
+``s3_server`` is moto's S3-compatible server with a bucket and an Airflow ``aws`` connection
+pointing at it. Both are started once per session and stopped at its end.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+from dataclasses import dataclass, field
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+HTTP_USER, HTTP_PASSWORD = "reader", "s3cret"
+S3_CONN_ID = "env_store"
+S3_BUCKET = "conda-envs"
+
+
+@dataclass
+class HttpServer:
+    url: str
+    root: Path
+    requests: list[tuple[str, str]] = field(default_factory=list)
+
+    def gets(self, path: str) -> int:
+        """How many GET requests asked for ``path``."""
+        return self.requests.count(("GET", path))
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    """Files under /private/ need basic auth; under /nohead/ HEAD is refused, as signed URLs do."""
+
+    server_state: HttpServer
+
+    def do_GET(self) -> None:
+        self.server_state.requests.append(("GET", self.path))
+        if self._authorized():
+            super().do_GET()
+
+    def do_HEAD(self) -> None:
+        self.server_state.requests.append(("HEAD", self.path))
+        if self.path.startswith("/nohead/"):
+            self.send_error(403)
+        elif self._authorized():
+            super().do_HEAD()
+
+    def _authorized(self) -> bool:
+        expected = "Basic " + base64.b64encode(f"{HTTP_USER}:{HTTP_PASSWORD}".encode()).decode()
+        if self.path.startswith("/private/") and self.headers.get("Authorization") != expected:
+            self.send_error(401)
+            return False
+        return True
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def http_server(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("http-root")
+    for folder in ("private", "nohead"):
+        (root / folder).mkdir()
+    state = HttpServer(url="", root=root)
+    handler = type("Handler", (_Handler,), {"server_state": state})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(root)))
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@dataclass(frozen=True)
+class S3Server:
+    endpoint: str
+    client: object
+    bucket: str = S3_BUCKET
+
+    def put(self, key: str, body: bytes) -> str:
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=body)
+        return f"s3://{self.bucket}/{key}"
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
+    client.create_bucket(Bucket=S3_BUCKET)
+    yield S3Server(endpoint, client)
+    server.stop()
+
+
+@pytest.fixture
+def s3_connection(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An Airflow ``aws`` connection to the moto server, as a user would define it."""
+    conn = {
+        "conn_type": "aws",
+        "login": "testing",
+        "password": "testing",
+        "extra": {"endpoint_url": s3_server.endpoint, "region_name": "us-east-1"},
+    }
+    monkeypatch.setenv(f"AIRFLOW_CONN_{S3_CONN_ID.upper()}", json.dumps(conn))
+    return S3_CONN_ID
+
+
+@pytest.fixture
+def http_connection(monkeypatch: pytest.MonkeyPatch) -> str:
+    """An Airflow ``http`` connection holding the credentials /private/ needs."""
+    conn = {"conn_type": "http", "login": HTTP_USER, "password": HTTP_PASSWORD}
+    monkeypatch.setenv("AIRFLOW_CONN_ENV_WEB", json.dumps(conn))
+    return "env_web"
