@@ -136,8 +136,8 @@ class LocalArchive:
 
 
 @dataclass(frozen=True)
-class HttpArchive:
-    """An archive at an ``http://`` or ``https://`` URL; ``conn_id`` names an http connection."""
+class _UrlArchive:
+    """An archive at a URL, fetched with the credentials of the connection ``conn_id``."""
 
     url: str
     conn_id: str | None = None
@@ -149,6 +149,11 @@ class HttpArchive:
     @property
     def name(self) -> str:
         return _url_name(self.url)
+
+
+@dataclass(frozen=True)
+class HttpArchive(_UrlArchive):
+    """An archive at an ``http://`` or ``https://`` URL; ``conn_id`` names an http connection."""
 
     def fingerprint(self) -> str | None:
         """From the headers of a HEAD request; None when the server refuses HEAD (signed URLs do)."""
@@ -204,19 +209,8 @@ class HttpArchive:
 
 
 @dataclass(frozen=True)
-class StorageArchive:
+class StorageArchive(_UrlArchive):
     """An archive in object storage, reached through Airflow's ``ObjectStoragePath``."""
-
-    url: str
-    conn_id: str | None = None
-
-    @property
-    def location(self) -> str:
-        return self.url
-
-    @property
-    def name(self) -> str:
-        return _url_name(self.url)
 
     def fingerprint(self) -> str | None:
         fs, path = self._filesystem()
