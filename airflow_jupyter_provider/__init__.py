@@ -7,6 +7,7 @@ __version__ = "0.1.0"
 DEFAULT_CONDA_PATH = "/opt/anaconda3/etc/profile.d/conda.sh"
 #: Short on purpose: conda-unpack cannot write a prefix longer than the packing one into binaries.
 DEFAULT_ENV_CACHE_DIR = "~/.cache/jupyter-conda"
+DEFAULT_ENV_CACHE_MAX_SIZE_MB = 10240
 
 #: The Airflow configuration section of this provider's options (declared under "config" below).
 CONFIG_SECTION = "jupyter_conda"
@@ -99,7 +100,7 @@ def get_provider_info() -> dict:
                         "version_added": "0.2.0",
                         "type": "integer",
                         "example": "20480",
-                        "default": "10240",
+                        "default": str(DEFAULT_ENV_CACHE_MAX_SIZE_MB),
                     },
                     "cgroup_mount": {
                         "description": "Folder where the cgroup file systems are mounted: a cgroup v2 "

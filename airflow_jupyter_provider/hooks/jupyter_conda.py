@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowNotFoundException
 
-from airflow_jupyter_provider import CONFIG_SECTION, DEFAULT_CONDA_PATH, DEFAULT_ENV_CACHE_DIR
+from airflow_jupyter_provider import (
+    CONFIG_SECTION,
+    DEFAULT_CONDA_PATH,
+    DEFAULT_ENV_CACHE_DIR,
+    DEFAULT_ENV_CACHE_MAX_SIZE_MB,
+)
 from airflow_jupyter_provider.environments import CondaEnvError, ResolveOptions, resolve_environment
 from airflow_jupyter_provider.execution.cgroups import (
     CgroupSettings,
@@ -92,7 +97,7 @@ class JupyterCondaHook(BaseHook):
             CONFIG_SECTION, "env_cache_dir", fallback=DEFAULT_ENV_CACHE_DIR
         )
         max_mb = self.extra.get("env_cache_max_size_mb") or conf.getint(
-            CONFIG_SECTION, "env_cache_max_size_mb", fallback=0
+            CONFIG_SECTION, "env_cache_max_size_mb", fallback=DEFAULT_ENV_CACHE_MAX_SIZE_MB
         )
         return EnvironmentCache(Path(root), int(max_mb) * 1024 * 1024 if int(max_mb) > 0 else None)
 
