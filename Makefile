@@ -24,9 +24,9 @@ test: $(INSTALLED)
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
-$(INSTALLED): pyproject.toml | $(BIN)/python
+$(INSTALLED): pyproject.toml constraints-test.txt | $(BIN)/python
 	@echo "Installing the package and its test tools into $(VENV)"
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]' -c constraints-test.txt
 	@touch $@
 
 $(BIN)/python:
