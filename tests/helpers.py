@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import tarfile
 from pathlib import Path
 
 import nbformat
@@ -29,3 +30,12 @@ def injected_parameters(output_nb: Path) -> dict:
         assert isinstance(statement, ast.Assign), ast.dump(statement)
         values[statement.targets[0].id] = ast.literal_eval(statement.value)
     return values
+
+
+def tar_member(
+    name: str, *, kind: bytes = tarfile.REGTYPE, target: str = "", mode: int = 0o644
+) -> tarfile.TarInfo:
+    """A tar member of any kind (file, link, device, FIFO), for archives made by hand."""
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname, info.mode = kind, target, mode
+    return info

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from airflow_jupyter_provider.environments.archive import ArchiveError, archive_format, unpack
+from tests.helpers import tar_member
 
 
 @pytest.mark.parametrize(
@@ -42,16 +43,8 @@ def _tar(path: Path, *members: tuple[tarfile.TarInfo, bytes]) -> Path:
     return path
 
 
-def _member(
-    name: str, *, kind: bytes = tarfile.REGTYPE, target: str = "", mode: int = 0o644
-) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.type, info.linkname, info.mode = kind, target, mode
-    return info
-
-
 def test_tar_members_keep_their_executable_bits(tmp_path):
-    archive = _tar(tmp_path / "env.tar.gz", (_member("bin/tool", mode=0o755), b"#!/bin/sh\necho hi\n"))
+    archive = _tar(tmp_path / "env.tar.gz", (tar_member("bin/tool", mode=0o755), b"#!/bin/sh\necho hi\n"))
     unpack(archive, tmp_path / "out")
     assert (tmp_path / "out/bin/tool").stat().st_mode & stat.S_IXUSR
 
@@ -59,17 +52,17 @@ def test_tar_members_keep_their_executable_bits(tmp_path):
 @pytest.mark.parametrize(
     ("member", "data"),
     [
-        (_member("../escaped.txt"), b"x"),
-        (_member("/tmp/absolute.txt"), b"x"),
-        (_member("bin/link", kind=tarfile.SYMTYPE, target="/etc/passwd"), b""),
-        (_member("bin/link", kind=tarfile.SYMTYPE, target="../../outside"), b""),
-        (_member("bin/hard", kind=tarfile.LNKTYPE, target="../outside"), b""),
-        (_member("dev/null", kind=tarfile.CHRTYPE), b""),
-        (_member("bin/fifo", kind=tarfile.FIFOTYPE), b""),
+        (tar_member("../escaped.txt"), b"x"),
+        (tar_member("/tmp/absolute.txt"), b"x"),
+        (tar_member("bin/link", kind=tarfile.SYMTYPE, target="/etc/passwd"), b""),
+        (tar_member("bin/link", kind=tarfile.SYMTYPE, target="../../outside"), b""),
+        (tar_member("bin/hard", kind=tarfile.LNKTYPE, target="../outside"), b""),
+        (tar_member("dev/null", kind=tarfile.CHRTYPE), b""),
+        (tar_member("bin/fifo", kind=tarfile.FIFOTYPE), b""),
     ],
     ids=["dotdot", "absolute", "symlink-absolute", "symlink-outside", "hardlink-outside", "device", "fifo"],
 )
-def test_members_that_would_escape_are_refused_naming_the_member(tmp_path, member, data):
+def test_members_that_would_escape_are_refused_naming_thetar_member(tmp_path, member, data):
     archive = _tar(tmp_path / "evil.tar.gz", (member, data))
     with pytest.raises(ArchiveError, match=r"cannot unpack .*evil\.tar\.gz") as refused:
         unpack(archive, tmp_path / "out")
@@ -79,7 +72,7 @@ def test_members_that_would_escape_are_refused_naming_the_member(tmp_path, membe
 
 
 def test_truncated_archive_is_a_clear_error(tmp_path):
-    good = _tar(tmp_path / "env.tar.gz", (_member("bin/tool"), os.urandom(100_000)))
+    good = _tar(tmp_path / "env.tar.gz", (tar_member("bin/tool"), os.urandom(100_000)))
     truncated = tmp_path / "truncated.tar.gz"
     truncated.write_bytes(good.read_bytes()[:50_000])
     with pytest.raises(ArchiveError, match=r"cannot unpack .*truncated\.tar\.gz"):

@@ -27,6 +27,7 @@ import pytest
 from airflow_jupyter_provider.environments.archive import ArchiveError
 from airflow_jupyter_provider.environments.cache import CacheDirError, ChecksumMismatchError, EnvironmentCache
 from airflow_jupyter_provider.environments.sources import LocalArchive, resolve_source
+from tests.helpers import tar_member
 
 REPO = Path(__file__).resolve().parents[2]
 PLACEHOLDER = "/opt/packed/env"
@@ -41,21 +42,13 @@ sed -i "s#/opt/packed/env#$prefix#" "$prefix/etc/prefix.txt"
 FORMATS = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".tar", ".zip", ".tar.zst", ".tzst", ".TAR.GZ")
 
 
-def _member(
-    name: str, *, kind: bytes = tarfile.REGTYPE, target: str = "", mode: int = 0o644
-) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.type, info.linkname, info.mode = kind, target, mode
-    return info
-
-
 def _layout(payload: int) -> list[tuple[tarfile.TarInfo, bytes]]:
     return [
-        (_member("bin/activate"), b"# activate\n"),
-        (_member("bin/conda-unpack", mode=0o755), CONDA_UNPACK),
-        (_member("conda-meta/history"), b""),
-        (_member("etc/prefix.txt"), f"{PLACEHOLDER}\n".encode()),
-        (_member("share/payload.bin"), os.urandom(payload)),
+        (tar_member("bin/activate"), b"# activate\n"),
+        (tar_member("bin/conda-unpack", mode=0o755), CONDA_UNPACK),
+        (tar_member("conda-meta/history"), b""),
+        (tar_member("etc/prefix.txt"), f"{PLACEHOLDER}\n".encode()),
+        (tar_member("share/payload.bin"), os.urandom(payload)),
     ]
 
 
@@ -285,7 +278,7 @@ def _wait_for(condition, what: str, seconds: float = 30) -> None:
 
 
 def test_process_killed_while_extracting_leaves_nothing_used_later(cache, tmp_path, unpack_log):
-    many_files = tuple((_member(f"share/many/{i:05d}.txt"), b"x" * 100) for i in range(10_000))
+    many_files = tuple((tar_member(f"share/many/{i:05d}.txt"), b"x" * 100) for i in range(10_000))
     archive = make_archive(tmp_path / "env.tar", extra=many_files)
     process = _start(cache, str(archive))
     _wait_for(lambda: any(cache.root.glob(".tmp/*/share/many/*")), "the extraction to be under way")
@@ -315,14 +308,14 @@ def test_process_killed_in_conda_unpack_is_unpacked_again(cache, tmp_path, unpac
 @pytest.mark.parametrize(
     ("member", "data"),
     [
-        (_member("../../../escaped.txt"), b"x"),
-        (_member("/tmp/absolute-from-cache-test.txt"), b"x"),
-        (_member("lib/link", kind=tarfile.SYMTYPE, target="/etc/passwd"), b""),
-        (_member("lib/link", kind=tarfile.SYMTYPE, target="../../../../outside"), b""),
-        (_member("lib/hard", kind=tarfile.LNKTYPE, target="../../../etc/passwd"), b""),
-        (_member("dev/null", kind=tarfile.CHRTYPE), b""),
-        (_member("dev/sda", kind=tarfile.BLKTYPE), b""),
-        (_member("bin/fifo", kind=tarfile.FIFOTYPE), b""),
+        (tar_member("../../../escaped.txt"), b"x"),
+        (tar_member("/tmp/absolute-from-cache-test.txt"), b"x"),
+        (tar_member("lib/link", kind=tarfile.SYMTYPE, target="/etc/passwd"), b""),
+        (tar_member("lib/link", kind=tarfile.SYMTYPE, target="../../../../outside"), b""),
+        (tar_member("lib/hard", kind=tarfile.LNKTYPE, target="../../../etc/passwd"), b""),
+        (tar_member("dev/null", kind=tarfile.CHRTYPE), b""),
+        (tar_member("dev/sda", kind=tarfile.BLKTYPE), b""),
+        (tar_member("bin/fifo", kind=tarfile.FIFOTYPE), b""),
     ],
     ids=[
         "dotdot",
@@ -357,7 +350,7 @@ def test_truncated_archive_names_the_source_and_leaves_the_cache_clean(cache, tm
 
 
 def test_archive_without_the_conda_pack_layout_is_refused(cache, tmp_path):
-    archive = make_archive(tmp_path / "plain.tar.gz", layout=False, extra=((_member("README"), b"hi"),))
+    archive = make_archive(tmp_path / "plain.tar.gz", layout=False, extra=((tar_member("README"), b"hi"),))
     with pytest.raises(ArchiveError, match=r"is not a conda-pack archive .*bin/activate, bin/conda-unpack"):
         _use(cache, LocalArchive(archive))
     _assert_clean(cache)
@@ -365,7 +358,9 @@ def test_archive_without_the_conda_pack_layout_is_refused(cache, tmp_path):
 
 def test_failing_conda_unpack_is_an_error_and_leaves_the_cache_clean(cache, tmp_path):
     failing = b"#!/bin/sh\necho 'ValueError: negative padding' >&2\nexit 1\n"
-    archive = make_archive(tmp_path / "env.tgz", extra=((_member("bin/conda-unpack", mode=0o755), failing),))
+    archive = make_archive(
+        tmp_path / "env.tgz", extra=((tar_member("bin/conda-unpack", mode=0o755), failing),)
+    )
     with pytest.raises(
         ArchiveError, match=r"conda-unpack failed .*negative padding.*set env_cache_dir to a shorter"
     ):
@@ -426,7 +421,10 @@ def test_environment_in_use_by_another_process_is_not_evicted(tmp_path):
 
 def test_cache_files_are_not_writable_by_others(tmp_path):
     cache = EnvironmentCache(tmp_path / "cache")
-    loose = (_member("share/loose.txt", mode=0o666), b"x"), (_member("share/dir/f.sh", mode=0o777), b"x")
+    loose = (
+        (tar_member("share/loose.txt", mode=0o666), b"x"),
+        (tar_member("share/dir/f.sh", mode=0o777), b"x"),
+    )
     umask = os.umask(0o000)
     try:
         for suffix in (".tar.gz", ".zip"):
