@@ -26,9 +26,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-import nbformat
-
 from benchmarks.common import summary_ms, write_results
+from devtools.notebooks import write_notebook
 
 TARGET_S = 10.0
 DAG_FILES = 50
@@ -97,16 +96,11 @@ def write_folder(folder: Path) -> Path:
             DAG_FILE.format(dag=dag, tasks=TASKS_PER_DAG, pools=POOLS, pool_count=len(POOLS))
         )
         for task in range(TASKS_PER_DAG):
-            notebook = nbformat.v4.new_notebook()
-            parameters = nbformat.v4.new_code_cell(f'days = 7\nregion = "north"\nlabel = "task {task}"')
-            parameters.metadata["tags"] = ["parameters"]
-            notebook.cells = [parameters, nbformat.v4.new_code_cell("print(days, region, label)")]
-            notebook.metadata["kernelspec"] = {
-                "name": "python3",
-                "display_name": "Python 3",
-                "language": "python",
-            }
-            nbformat.write(notebook, folder / "notebooks" / f"bench_{dag}_{task}.ipynb")
+            write_notebook(
+                folder / "notebooks" / f"bench_{dag}_{task}.ipynb",
+                f'days = 7\nregion = "north"\nlabel = "task {task}"',
+                "print(days, region, label)",
+            )
     pools_file = folder.parent / "pools.json"
     pools_file.write_text(json.dumps({pool: {"slots": 4, "description": pool} for pool in POOLS}))
     return pools_file

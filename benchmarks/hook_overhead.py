@@ -31,31 +31,23 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
-import nbformat
-
 from airflow_jupyter_provider.notebook.command import PapermillCommand
 from airflow_jupyter_provider.notebook.parameters import write_parameters_file
 from benchmarks.common import summary_ms, write_results
 from devtools.conda_layout import build_env, conda_root
+from devtools.notebooks import write_notebook
 
 TARGET_RATIO = 1.05
 ENV_NAME = "jupyter-bench"
 PARAMETERS = {"n": 200_000, "label": "benchmark"}
 
 
-def write_notebook(path: Path) -> Path:
-    """A small notebook: a parameters cell, a computation, a few lines of output."""
-    notebook = nbformat.v4.new_notebook()
-    parameters = nbformat.v4.new_code_cell("n = 10\nlabel = 'default'")
-    parameters.metadata["tags"] = ["parameters"]
-    notebook.cells = [
-        parameters,
-        nbformat.v4.new_code_cell("squares = [i * i for i in range(n)]\ntotal = sum(squares)"),
-        nbformat.v4.new_code_cell("for step in range(5):\n    print(label, step, total % (step + 7))"),
-    ]
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, path)
-    return path
+#: A small notebook: a parameters cell, a computation, a few lines of output.
+SMALL_NOTEBOOK = (
+    "n = 10\nlabel = 'default'",
+    "squares = [i * i for i in range(n)]\ntotal = sum(squares)",
+    "for step in range(5):\n    print(label, step, total % (step + 7))",
+)
 
 
 def timed(run: Callable[[], object]) -> float:
@@ -81,7 +73,7 @@ def main() -> None:
             build_env(prefix)
 
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hook-bench-")))
-        notebook = write_notebook(work / "notebook.ipynb")
+        notebook = write_notebook(work / "notebook.ipynb", *SMALL_NOTEBOOK)
         os.environ["AIRFLOW_CONN_JUPYTER_CONDA_DEFAULT"] = json.dumps(
             {"conn_type": "jupyter_conda", "extra": {"conda_path": str(conda_sh)}}
         )

@@ -42,13 +42,12 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import nbformat
-
 from airflow_jupyter_provider.environments.archive import unpack
 from airflow_jupyter_provider.environments.cache import EnvironmentCache
 from airflow_jupyter_provider.environments.sources import HttpArchive, LocalArchive
 from benchmarks.common import summary_ms, write_results
 from devtools.conda_layout import build_env, pack
+from devtools.notebooks import write_notebook
 
 PACKAGES = ("papermill", "ipykernel", "babel", "docutils", "markdown")
 MIN_UNPACKED_BYTES = 140_000_000
@@ -88,19 +87,12 @@ def build(root: Path) -> tuple[Path, Path]:
     return prefix, archive
 
 
-def write_notebook(path: Path) -> Path:
-    """A small notebook: a parameters cell, a computation, a few lines of output."""
-    notebook = nbformat.v4.new_notebook()
-    parameters = nbformat.v4.new_code_cell("n = 200_000")
-    parameters.metadata["tags"] = ["parameters"]
-    notebook.cells = [
-        parameters,
-        nbformat.v4.new_code_cell("total = sum(i * i for i in range(n))"),
-        nbformat.v4.new_code_cell("for step in range(5):\n    print(step, total % (step + 7))"),
-    ]
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, path)
-    return path
+#: A small notebook: a parameters cell, a computation, a few lines of output.
+SMALL_NOTEBOOK = (
+    "n = 200_000",
+    "total = sum(i * i for i in range(n))",
+    "for step in range(5):\n    print(step, total % (step + 7))",
+)
 
 
 def tree_size(folder: Path) -> tuple[int, int, int]:
@@ -309,7 +301,7 @@ def main() -> None:
             "archive_bytes": archive.stat().st_size,
         }
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="work-", dir=root)))
-        notebook = write_notebook(work / "notebook.ipynb")
+        notebook = write_notebook(work / "notebook.ipynb", *SMALL_NOTEBOOK)
         cold = cold_against_tar(archive, work, args.cold_runs)
         warm_figures = warm(archive, work, args.warm_runs)
         runs = ten_runs(archive, notebook, work)
