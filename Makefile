@@ -3,6 +3,7 @@
 # pyproject.toml changed since the last install.
 #   make demo   build the demo conda environments, run every example DAG with `airflow dags test`
 #   make test   ruff (lint and format) and the whole pytest suite, end-to-end tests included
+#               (installs Debian's chromium, chromium-driver and redis-server when missing)
 
 PYTHON ?= python3
 VENV := .venv
@@ -14,15 +15,19 @@ INSTALLED := $(VENV)/.installed
 # the demo and the tests build with pip.
 export PIP_QUIET ?= 1
 
-.PHONY: demo test
+.PHONY: demo test system-packages
 
 demo: $(INSTALLED)
 	$(BIN)/python -m devtools.demo
 
-test: $(INSTALLED)
+test: $(INSTALLED) system-packages
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+
+# Chromium, its driver and redis-server for the end-to-end tests, from Debian's packages.
+system-packages:
+	@bash devtools/system_packages.sh
 
 $(INSTALLED): pyproject.toml constraints-test.txt | $(BIN)/python
 	@echo "Installing the package and its test tools into $(VENV)"
