@@ -15,6 +15,10 @@ DEFAULT_CGROUP_MOUNT = "/sys/fs/cgroup"
 DEFAULT_CGROUP_PARENT = ""
 DEFAULT_UNENFORCEABLE_LIMITS = "fail"
 
+#: XCom key under which a task records the absolute local path of its notebook rendered to HTML,
+#: for later readers such as the Airflow UI.
+OUTPUT_HTML_XCOM_KEY = "output_html"
+
 
 def get_provider_info() -> dict:
     """Describe the provider to Airflow's ProvidersManager (``apache_airflow_provider`` entry point)."""

@@ -2,7 +2,9 @@
 
 The trigger form offers the notebook's parameters (the DAG's ``params``); the task hands
 them to papermill with their JSON types, so ``days`` arrives in the notebook as an int,
-``growth_rate`` as a float and ``products`` as a list.
+``growth_rate`` as a float and ``products`` as a list. The notebook's last cell, tagged
+``results``, shows a JSON object; the task pushes it to XCom as ``results``, and
+``report_busiest_product`` reads it with its types.
 
 Set up once on the worker:
 
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk import DAG, Param
+from airflow.sdk import DAG, Param, task
 
 from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator
 
@@ -46,7 +48,7 @@ with DAG(
         ),
     },
 ):
-    JupyterCondaOperator(
+    forecast = JupyterCondaOperator(
         task_id="demand_forecast",
         description="Projects each product's daily demand and prints a table of it.",
         conda_env="jupyter-demo",
@@ -63,3 +65,14 @@ with DAG(
         retry_interval=2,
         timeout=10,
     )
+
+    @task
+    def report_busiest_product(results: dict) -> str:
+        """A later task using the notebook's results: numbers arrive as numbers."""
+        busiest = results["busiest_product"]
+        share = results["totals"][busiest] / results["total_units"]
+        line = f"{busiest} is {share:.0%} of the {results['total_units']} units forecast"
+        print(line)
+        return line
+
+    report_busiest_product(forecast.output["results"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from functools import cached_property
@@ -31,9 +32,10 @@ from airflow_jupyter_provider.execution.limits import Limit
 from airflow_jupyter_provider.execution.process import StreamedProcess
 from airflow_jupyter_provider.execution.statuses import ENVIRONMENT_FAILURES
 from airflow_jupyter_provider.locations import is_local, local_path
-from airflow_jupyter_provider.notebook.command import PapermillCommand, split_others
-from airflow_jupyter_provider.notebook.failure import describe_failed_cell
+from airflow_jupyter_provider.notebook.command import PapermillCommand, injects_parameters, split_others
+from airflow_jupyter_provider.notebook.failure import find_failed_cell
 from airflow_jupyter_provider.notebook.parameters import parse_parameters, write_parameters_file
+from airflow_jupyter_provider.notebook.progress import CellProgress, LogLine, load_cell_plan
 
 if TYPE_CHECKING:
     from airflow_jupyter_provider.environments.cache import EnvironmentCache
@@ -65,6 +67,8 @@ class JupyterCondaHook(BaseHook):
         self.jupyter_conda_conn_id = jupyter_conda_conn_id
         self._process: StreamedProcess | None = None
         self._stop_requested = False
+        #: The local path of the last run's notebook rendered as HTML, once it is written.
+        self.rendered_html: str | None = None
 
     @cached_property
     def extra(self) -> dict[str, Any]:
@@ -117,12 +121,17 @@ class JupyterCondaHook(BaseHook):
         limits: Sequence[Limit] = (),
         conda_env_conn_id: str | None = None,
         conda_env_sha256: str | None = None,
+        output_html: str | None = None,
     ) -> str:
         """
         Execute ``input_nb`` into ``output_nb`` in ``conda_env``; return ``output_nb``.
 
-        Every line papermill and the notebook's cells print goes to this hook's log as it
-        comes. Relative local paths are taken from ``base_dir`` (default: the current folder).
+        Every line the notebook's cells print goes to this hook's log as it comes, each cell
+        announced as ``cell N/M: <its first line>`` (see ``notebook/progress.py``); a failed
+        cell's source and traceback follow. ``output_html``, a local path, receives the
+        executed notebook as HTML once papermill has run, whether the notebook failed or not;
+        :attr:`rendered_html` then names it. Relative local paths are taken from ``base_dir``
+        (default: the current folder).
         ``limits`` (see ``execution/limits.py``) apply to every process of the run through a
         cgroup of its own. A packed ``conda_env`` is fetched with the connection
         ``conda_env_conn_id`` and, with ``conda_env_sha256``, checked against that checksum.
@@ -132,10 +141,12 @@ class JupyterCondaHook(BaseHook):
         :raises AirflowException: the notebook failed (the partial output notebook is kept).
         """
         base = Path(base_dir) if base_dir is not None else Path.cwd()
+        self.rendered_html = None
         try:
             for name, value in (("input_nb", input_nb), ("output_nb", output_nb)):
                 if not isinstance(value, str) or not value.strip():
                     raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+            html_path = self._html_path(output_html, base, input_nb, output_nb)
             environment = resolve_environment(
                 conda_env, ResolveOptions(base, self.resource_root, conda_env_conn_id, conda_env_sha256)
             )
@@ -145,60 +156,120 @@ class JupyterCondaHook(BaseHook):
             raise AirflowFailException(str(err)) from err
         input_location = self._input_location(input_nb, base)
         output_location = self._output_location(output_nb, base)
+        progress = CellProgress(load_cell_plan(input_location, injects_parameters(parameters, others)))
 
-        with (
-            tempfile.TemporaryDirectory(prefix="jupyter-conda-") as workdir,
-            ExitStack() as environment_in_use,
-            self._run_group(limits) as group,
-        ):
-            try:
-                activation = environment.activation_args(environment_in_use, self)
-            except CondaEnvError as err:
-                raise (AirflowException if err.retryable else AirflowFailException)(str(err)) from err
-            command = PapermillCommand(
-                input_nb=input_location,
-                output_nb=output_location,
-                parameters_file=write_parameters_file(parameters, Path(workdir, "parameters.yaml")),
-                kernel=kernel,
-                engine=engine,
-                execution_timeout=execution_timeout,
-                start_timeout=start_timeout,
-                others=self._with_kernel_cwd(others, input_location),
-            )
-            argv = ["bash", str(RUN_NOTEBOOK_SCRIPT), *group.join_args(), *activation, "--", *command.argv()]
-            self.log.info("Running %s in conda environment %s", input_location, conda_env)
-            if self._stop_requested:  # asked to stop while the environment was being prepared
-                raise AirflowException(f"The run of {input_location} was stopped before it started")
-            self._process = StreamedProcess(argv, env=self._child_env(), cwd=workdir, members=group.pids)
-            if self._stop_requested:  # asked between the check above and the start
-                self._process.stop()
-            status = self._process.stream(self.log.info)
-            stopped = self._process.stopped
-            exceeded = group.exceeded_memory_limit()
-            if usage := group.usage():
-                self.log.info("The run used %s", usage)
+        started_at: float | None = None  # when papermill started, once it has
+        try:
+            with (
+                tempfile.TemporaryDirectory(prefix="jupyter-conda-") as workdir,
+                ExitStack() as environment_in_use,
+                self._run_group(limits) as group,
+            ):
+                try:
+                    activation = environment.activation_args(environment_in_use, self)
+                except CondaEnvError as err:
+                    raise (AirflowException if err.retryable else AirflowFailException)(str(err)) from err
+                command = PapermillCommand(
+                    input_nb=input_location,
+                    output_nb=output_location,
+                    parameters_file=write_parameters_file(parameters, Path(workdir, "parameters.yaml")),
+                    kernel=kernel,
+                    engine=engine,
+                    execution_timeout=execution_timeout,
+                    start_timeout=start_timeout,
+                    others=self._with_kernel_cwd(others, input_location),
+                )
+                script = ["bash", str(RUN_NOTEBOOK_SCRIPT), *group.join_args(), *activation]
+                argv = [*script, "--", *command.argv()]
+                self.log.info("Running %s in conda environment %s", input_location, conda_env)
+                if self._stop_requested:  # asked to stop while the environment was being prepared
+                    raise AirflowException(f"The run of {input_location} was stopped before it started")
+                self._process = StreamedProcess(argv, env=self._child_env(), cwd=workdir, members=group.pids)
+                started_at = time.time()
+                if self._stop_requested:  # asked between the check above and the start
+                    self._process.stop()
+                status = self._process.stream(lambda line: self._log_lines(progress.lines(line)))
+                stopped = self._process.stopped
+                exceeded = group.exceeded_memory_limit()
+                if usage := group.usage():
+                    self.log.info("The run used %s", usage)
 
-        if stopped:
-            raise AirflowException(f"The run of {input_location} was stopped before it finished")
-        if exceeded:
-            raise AirflowFailException(
-                f"Notebook {input_location} ran out of memory: the memory limit of {exceeded.value} MB "
-                "(max_memory) was exceeded and the kernel's OOM killer ended a process of the run. It is "
-                "not retried, as a retry would exceed it again: raise max_memory or make the notebook use "
-                f"less. The output notebook is kept at {output_location}"
-            )
-        if status in ENVIRONMENT_FAILURES:
-            raise AirflowFailException(
-                ENVIRONMENT_FAILURES[status].format(conda_path=self.conda_path, conda_env=conda_env)
-            )
-        if status != 0:
-            cell = describe_failed_cell(output_location, execution_timeout)
-            what = cell or f"papermill exited with status {status} (see the log above)"
-            raise AirflowException(
-                f"Notebook {input_location} failed: {what}. The output notebook is kept at {output_location}"
-            )
-        self.log.info("Output notebook: %s", output_location)
-        return output_location
+            if stopped:
+                raise AirflowException(f"The run of {input_location} was stopped before it finished")
+            if exceeded:
+                raise AirflowFailException(
+                    f"Notebook {input_location} ran out of memory: the memory limit of {exceeded.value} MB "
+                    "(max_memory) was exceeded and the kernel's OOM killer ended a process of the run. It "
+                    "is not retried, as a retry would exceed it again: raise max_memory or make the "
+                    f"notebook use less. The output notebook is kept at {output_location}"
+                )
+            if status in ENVIRONMENT_FAILURES:
+                raise AirflowFailException(
+                    ENVIRONMENT_FAILURES[status].format(conda_path=self.conda_path, conda_env=conda_env)
+                )
+            if status != 0:
+                what = self._explain_failure(status, output_location, execution_timeout, progress)
+                raise AirflowException(
+                    f"Notebook {input_location} failed: {what}. "
+                    f"The output notebook is kept at {output_location}"
+                )
+            self.log.info("Output notebook: %s", output_location)
+            return output_location
+        finally:
+            if started_at is not None and html_path is not None:
+                self._render_html(output_location, html_path, started_at)
+
+    def _log_lines(self, lines: Sequence[LogLine]) -> None:
+        for level, text in lines:
+            self.log.log(level, text)
+
+    def _explain_failure(
+        self, status: int, output_location: str, execution_timeout: int | None, progress: CellProgress
+    ) -> str:
+        """Log what made the notebook fail; return it in a few words for the task's exception.
+
+        The output notebook tells best: the failed cell's source, exception and traceback.
+        Without a failed cell in it (the kernel died, papermill could not start it), the
+        exception papermill ended with does.
+        """
+        if failed := find_failed_cell(output_location):
+            for line in failed.report():
+                self.log.error(line)
+            return failed.summary(execution_timeout)
+        if error := progress.papermill_error:
+            for line in error:
+                self.log.error(line)
+            return f"papermill exited with status {status}: {error[0]}"
+        return f"papermill exited with status {status} (see the log above)"
+
+    def _render_html(self, output_location: str, html_path: Path, started_at: float) -> None:
+        """Render the executed notebook as HTML; a failure to do so is only a warning."""
+        from airflow_jupyter_provider.notebook.render import render_html
+
+        if is_local(output_location) and not _written_since(Path(output_location), started_at):
+            # Not even a notebook an earlier try left there: it would show that try's outcome.
+            self.log.info("No HTML at %s: papermill wrote no output notebook in this run", html_path)
+            return
+        try:
+            render_html(output_location, html_path)
+        except Exception as err:
+            self.log.warning("Could not render %s as HTML at %s: %s", output_location, html_path, err)
+            return
+        self.rendered_html = str(html_path)
+        self.log.info("Executed notebook as HTML: %s", html_path)
+
+    @staticmethod
+    def _html_path(output_html: str | None, base: Path, input_nb: str, output_nb: str) -> Path | None:
+        """The local path ``output_html`` names; it may be neither notebook."""
+        if output_html is None:
+            return None
+        if not isinstance(output_html, str) or not output_html.strip() or not is_local(output_html):
+            raise ValueError(f"output_html must be a local path (or file:// URL), got {output_html!r}")
+        path = local_path(output_html, base)
+        for name, notebook in (("input_nb", input_nb), ("output_nb", output_nb)):
+            if is_local(notebook) and local_path(notebook, base) == path:
+                raise ValueError(f"output_html {output_html!r} is {name}: the HTML would overwrite it")
+        return path
 
     def kill(self) -> None:
         """Stop the running notebook: papermill, its kernel and everything they started.
@@ -254,3 +325,11 @@ class JupyterCondaHook(BaseHook):
         env = dict(os.environ)
         env["PYTHONUNBUFFERED"] = "1"
         return env
+
+
+def _written_since(path: Path, started_at: float) -> bool:
+    """Whether ``path`` is a file written since ``started_at`` (2 s for coarse file system clocks)."""
+    try:
+        return path.stat().st_mtime >= started_at - 2
+    except FileNotFoundError:
+        return False

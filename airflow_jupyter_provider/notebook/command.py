@@ -33,6 +33,15 @@ OPTIONS_WITH_ARGUMENTS: dict[str, str] = {
 }
 
 
+#: papermill options that add the notebook's own paths to the parameters it injects.
+INJECT_PATH_OPTIONS = ("--inject-input-path", "--inject-output-path", "--inject-paths")
+
+
+def injects_parameters(parameters: dict[str, Any], others: Sequence[str]) -> bool:
+    """Whether papermill adds its injected-parameters cell: when it has anything to inject."""
+    return bool(parameters) or any(word in INJECT_PATH_OPTIONS for word in others)
+
+
 def split_others(others: str | Sequence[str] | None) -> list[str]:
     """``others`` as a list of words: text is split as a shell splits words (no shell runs)."""
     if others is None:

@@ -12,10 +12,13 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowSkipException
 
+from airflow_jupyter_provider import OUTPUT_HTML_XCOM_KEY
 from airflow_jupyter_provider.environments import CondaEnvError, ResolveOptions, resolve_environment
 from airflow_jupyter_provider.execution.limits import Limit, requested_limits
+from airflow_jupyter_provider.locations import is_local
 from airflow_jupyter_provider.notebook.command import split_others, whole_seconds
 from airflow_jupyter_provider.notebook.parameters import parse_parameters
+from airflow_jupyter_provider.notebook.render import html_location_for
 from airflow_jupyter_provider.operators import kubernetes
 from airflow_jupyter_provider.operators.scheduling import (
     RUN_FLAGS,
@@ -32,6 +35,8 @@ if TYPE_CHECKING:
     from airflow_jupyter_provider.hooks.jupyter_conda import JupyterCondaHook
 
 JINJA_MARKERS = ("{{", "{%", "{#")
+#: The XCom key of what the notebook recorded for later tasks (see ``notebook/results.py``).
+RESULTS_KEY = "results"
 
 
 def _is_templated(value: Any) -> bool:
@@ -46,10 +51,20 @@ class JupyterCondaOperator(BaseOperator):
     Airflow primitive that does the same job (see the README's parameter table). Any other
     BaseOperator argument (``queue``, ``email``, ``on_failure_callback``, ...) works as usual.
 
+    XComs: ``return_value``, the output notebook; ``output_html``, its HTML; ``results``, after
+    a successful run, a dict of what the notebook recorded for later tasks (the JSON object a
+    cell tagged ``results`` shows, scrapbook scraps), values with their JSON types.
+
     :param input_nb: notebook to run: a local path (relative: from the DAG file's folder) or a
         papermill I/O URL. Templated.
     :param output_nb: where the executed notebook goes; local parent folders are created.
         Templated. Returned by ``execute``, so it lands in XCom.
+    :param output_html: where the executed notebook also goes as HTML (rendered by nbconvert in
+        the worker's Python after every run, failed ones included, so the error shows):
+        ``True`` (the default) beside ``output_nb`` with ``.html`` for ``.ipynb``, a local
+        path (relative: from the DAG file's folder), or ``False`` for none. Templated. Its
+        absolute path is pushed to XCom as ``output_html``; a rendering that fails is a
+        warning.
     :param conda_env: a conda environment name, an environment folder (one with
         ``conda-meta/``), or a conda-pack archive (``.tar.gz``, ``.tgz``, ``.tar.bz2``,
         ``.tbz2``, ``.tar.xz``, ``.tar``, ``.zip``; a path or ``file://`` URL). Templated.
@@ -87,7 +102,15 @@ class JupyterCondaOperator(BaseOperator):
         ``resource_root``, ``env_cache_dir`` extras).
     """
 
-    template_fields: Sequence[str] = ("input_nb", "output_nb", "parameters", "conda_env", "kernel", "others")
+    template_fields: Sequence[str] = (
+        "input_nb",
+        "output_nb",
+        "output_html",
+        "parameters",
+        "conda_env",
+        "kernel",
+        "others",
+    )
     template_fields_renderers = {"parameters": "json"}
     ui_color = "#f5d3b5"
     ui_fgcolor = "#000000"
@@ -97,6 +120,7 @@ class JupyterCondaOperator(BaseOperator):
         *,
         input_nb: str,
         output_nb: str,
+        output_html: str | bool = True,
         conda_env: str,
         parameters: dict[str, Any] | str | None = None,
         kernel: str | None = None,
@@ -154,6 +178,7 @@ class JupyterCondaOperator(BaseOperator):
         )
         self.input_nb = input_nb
         self.output_nb = output_nb
+        self.output_html = output_html
         self.conda_env = conda_env
         self.parameters = parameters
         self.kernel = kernel
@@ -174,6 +199,15 @@ class JupyterCondaOperator(BaseOperator):
             value = getattr(self, name)
             if not isinstance(value, str) or not value.strip():
                 raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+        if not isinstance(self.output_html, bool) and not (
+            isinstance(self.output_html, str)
+            and self.output_html.strip()
+            and (_is_templated(self.output_html) or is_local(self.output_html))
+        ):
+            raise ValueError(
+                "output_html must be True (beside output_nb), False (no HTML) or a local path, "
+                f"got {self.output_html!r}"
+            )
         for name in ("kernel", "engine"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value.strip()):
@@ -200,22 +234,61 @@ class JupyterCondaOperator(BaseOperator):
         if self.run_flag == "FORBIDDEN":
             self.log.info("run_flag is FORBIDDEN: %s is not run and the task is skipped", self.input_nb)
             raise AirflowSkipException("run_flag=FORBIDDEN")
-        with self._timeout_alarm(context):
-            return self.hook.run_notebook(
-                input_nb=self.input_nb,
-                output_nb=self.output_nb,
-                conda_env=self.conda_env,
-                parameters=self.parameters,
-                kernel=self.kernel,
-                engine=self.engine,
-                execution_timeout=self.jupyter_execution_timeout,
-                start_timeout=self.jupyter_start_timeout,
-                others=self.others,
-                base_dir=Path(context["dag"].fileloc).parent,
-                limits=self._limits_for_this_worker(),
-                conda_env_conn_id=self.conda_env_conn_id,
-                conda_env_sha256=self.conda_env_sha256,
-            )
+        try:
+            with self._timeout_alarm(context):
+                output = self.hook.run_notebook(
+                    input_nb=self.input_nb,
+                    output_nb=self.output_nb,
+                    output_html=self._html_location(),
+                    conda_env=self.conda_env,
+                    parameters=self.parameters,
+                    kernel=self.kernel,
+                    engine=self.engine,
+                    execution_timeout=self.jupyter_execution_timeout,
+                    start_timeout=self.jupyter_start_timeout,
+                    others=self.others,
+                    base_dir=Path(context["dag"].fileloc).parent,
+                    limits=self._limits_for_this_worker(),
+                    conda_env_conn_id=self.conda_env_conn_id,
+                    conda_env_sha256=self.conda_env_sha256,
+                )
+        finally:  # a failed run's HTML shows its error: it is pushed before the error goes on
+            if self.hook.rendered_html:
+                self._push(context, OUTPUT_HTML_XCOM_KEY, self.hook.rendered_html)
+        self._push_results(context, output)
+        return output
+
+    def _html_location(self) -> str | None:
+        """Where the hook writes the HTML: ``output_html`` as rendered, derived, or None."""
+        if self.output_html is False:
+            return None
+        if self.output_html is not True:
+            return self.output_html
+        if not is_local(self.output_nb):
+            self.log.info("No HTML beside %s: output_html=True derives local paths only", self.output_nb)
+            return None
+        return html_location_for(self.output_nb)
+
+    def _push_results(self, context: Context, output_nb: str) -> None:
+        """Push what the notebook recorded for later tasks (see ``notebook/results.py``)."""
+        from airflow_jupyter_provider.notebook.results import read_results
+
+        try:
+            results, problems = read_results(output_nb)
+        except Exception as err:  # the run succeeded: say why there are no results, fail nothing
+            self.log.warning("Could not read results from %s: %s", output_nb, err)
+            return
+        for problem in problems:
+            self.log.warning("Results: %s", problem)
+        if results:
+            self.log.info("Results for later tasks (XCom %r): %s", RESULTS_KEY, ", ".join(results))
+            self._push(context, RESULTS_KEY, results)
+
+    @staticmethod
+    def _push(context: Context, key: str, value: Any) -> None:
+        # execute() called outside a task run (a test, say) has no task instance to push to.
+        if (ti := context.get("ti")) is not None:
+            ti.xcom_push(key=key, value=value)
 
     def _timeout_alarm(self, context: Context) -> AbstractContextManager[object]:
         """The alarm of timeout_strategy WARN and WARNFAILED, running while ``execute`` does."""

@@ -387,17 +387,20 @@ def test_failing_cell_fails_the_task_naming_the_cell_and_keeps_the_partial_noteb
         tmp_path / "failing.ipynb",
         "threshold = 0",
         "print('before the failure')",
-        "raise ValueError(f'threshold {threshold} is too high')",
+        "# check the threshold\nraise ValueError(f'threshold {threshold} is too high')",
         "print('never printed')",
     )
     output = tmp_path / "out" / "failing.ipynb"
+    html = tmp_path / "html" / "failing.html"
 
-    with pytest.raises(AirflowException) as caught:
-        JupyterCondaHook().run_notebook(
+    with capture_logs() as logs, pytest.raises(AirflowException) as caught:
+        hook = JupyterCondaHook()
+        hook.run_notebook(
             input_nb=str(notebook),
             output_nb=str(output),
             conda_env=conda_connection.env_name,
             parameters={"threshold": 42},
+            output_html=str(html),
         )
 
     # A failing notebook may pass on a retry (data, network): it is not a fail-fast error.
@@ -412,6 +415,131 @@ def test_failing_cell_fails_the_task_naming_the_cell_and_keeps_the_partial_noteb
     texts = dict(zip((cell.source for cell in cells), printed(output), strict=True))
     assert texts["print('before the failure')"] == "before the failure\n"
     assert texts["print('never printed')"] == ""
+    # The task log, as the user reads it: each cell as it starts, its output, then the failure.
+    assert messages(logs) == [
+        f"Running {notebook} in conda environment {conda_connection.env_name}",
+        f"Input Notebook:  {notebook}",
+        f"Output Notebook: {output}",
+        f"Working directory: {tmp_path}",
+        "Executing notebook with kernel: python3",
+        "cell 1/5: threshold = 0",
+        "cell 2/5: (injected parameters)",
+        "cell 3/5: print('before the failure')",
+        "before the failure",
+        "cell 4/5: # check the threshold",
+        "cell 4/5 failed: ValueError: threshold 42 is too high",
+        "Source of the cell:",
+        "    # check the threshold",
+        "    raise ValueError(f'threshold {threshold} is too high')",
+        "Traceback:",
+        "    ---------------------------------------------------------------------------",
+        "    ValueError                                Traceback (most recent call last)",
+        "    Cell In[4], line 2",
+        "          1 # check the threshold",
+        "    ----> 2 raise ValueError(f'threshold {threshold} is too high')",
+        "",
+        "    ValueError: threshold 42 is too high",
+        f"Executed notebook as HTML: {html}",
+    ]
+    assert [entry["log_level"] for entry in logs if "failed: ValueError" in entry["event"]] == ["error"]
+    # The HTML shows the failure too.
+    assert hook.rendered_html == str(html)
+    assert "ValueError</span>: threshold 42 is too high" in html.read_text(encoding="utf-8")
+
+
+def test_dead_kernel_is_named_from_what_papermill_ended_with(
+    conda_connection: CondaInstall, tmp_path: Path
+) -> None:
+    """No cell shows an error when the kernel itself dies: papermill's last words say why."""
+    notebook = write_notebook(tmp_path / "dies.ipynb", "code = 0", "import os\nos._exit(code)")
+    output = tmp_path / "dies-out.ipynb"
+
+    with capture_logs() as logs, pytest.raises(AirflowException) as caught:
+        JupyterCondaHook().run_notebook(
+            input_nb=str(notebook),
+            output_nb=str(output),
+            conda_env=conda_connection.env_name,
+            parameters={"code": 3},
+        )
+
+    assert "nbclient.exceptions.DeadKernelError: Kernel died" in str(caught.value)
+    errors = [entry["event"] for entry in logs if entry["log_level"] == "error"]
+    assert errors == ["nbclient.exceptions.DeadKernelError: Kernel died"]
+    # papermill's traceback itself is not in the task log (it is at DEBUG).
+    assert not any(line.startswith("Traceback") for line in messages(logs))
+
+
+def test_html_that_cannot_be_written_is_a_warning_and_the_run_succeeds(
+    conda_connection: CondaInstall, tmp_path: Path
+) -> None:
+    notebook = write_notebook(tmp_path / "ok.ipynb", "n = 0", "print('squared', n * n)")
+    output = tmp_path / "ok-out.ipynb"
+    (tmp_path / "a-file").write_text("not a folder")
+    html = tmp_path / "a-file" / "ok.html"
+
+    with capture_logs() as logs:
+        hook = JupyterCondaHook()
+        result = hook.run_notebook(
+            input_nb=str(notebook),
+            output_nb=str(output),
+            conda_env=conda_connection.env_name,
+            parameters={"n": 7},
+            output_html=str(html),
+        )
+
+    assert result == str(output)
+    assert "squared 49" in messages(logs)
+    warnings = [entry["event"] for entry in logs if entry["log_level"] == "warning"]
+    assert len(warnings) == 1 and warnings[0].startswith(f"Could not render {output} as HTML at {html}: ")
+    assert hook.rendered_html is None
+
+
+def test_notebook_papermill_cannot_read_leaves_no_html_of_an_earlier_try(
+    conda_connection: CondaInstall, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """papermill stops before writing the output notebook: the one an earlier try left there
+    is not rendered as if it were this run's."""
+    notebook = tmp_path / "broken.ipynb"
+    notebook.write_text("{ not a notebook")
+    output = tmp_path / "out.ipynb"
+    write_notebook(output, "x = 1")  # what an earlier try wrote, an hour ago
+    os.utime(output, (time.time() - 3600, time.time() - 3600))
+    html = tmp_path / "out.html"
+
+    with capture_logs() as logs, pytest.raises(AirflowException) as caught:
+        hook = JupyterCondaHook()
+        hook.run_notebook(
+            input_nb=str(notebook),
+            output_nb=str(output),
+            conda_env=conda_connection.env_name,
+            output_html=str(html),
+        )
+
+    assert f"Could not read {notebook} to show which cell runs" in caplog.text
+    # No cell failed: the exception papermill ended with says what happened.
+    assert "papermill exited with status 1: nbformat.reader.NotJSONError: Notebook does not appear" in str(
+        caught.value
+    )
+    assert f"No HTML at {html}: papermill wrote no output notebook in this run" in messages(logs)
+    assert not html.exists() and hook.rendered_html is None
+
+
+@pytest.mark.parametrize("same_as", ["input_nb", "output_nb"])
+def test_output_html_that_would_overwrite_a_notebook_is_refused_before_anything_runs(
+    same_as: str, conda_connection: CondaInstall, typed_notebook: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "out.ipynb"
+    html = str(typed_notebook) if same_as == "input_nb" else f"file://{output}"
+    before = typed_notebook.read_bytes()
+
+    with pytest.raises(AirflowFailException) as caught:
+        JupyterCondaHook().run_notebook(
+            input_nb=str(typed_notebook), output_nb=str(output), conda_env="any-env", output_html=html
+        )
+
+    assert str(caught.value) == f"output_html {html!r} is {same_as}: the HTML would overwrite it"
+    assert typed_notebook.read_bytes() == before
+    assert not output.exists()
 
 
 # --- errors a retry cannot fix ---------------------------------------------------------------

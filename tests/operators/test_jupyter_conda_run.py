@@ -25,6 +25,7 @@ from structlog.testing import capture_logs
 
 from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator
 from devtools.conda_layout import conda_root
+from devtools.notebooks import tagged
 from tests.conftest import CondaInstall, ProcessMarker
 from tests.helpers import injected_parameters, write_notebook
 
@@ -188,6 +189,7 @@ def test_nasty_prefix_path_and_others_reach_papermill_verbatim(
             parameters=json.dumps({"text": NASTY}),
             # Split as a shell splits words, never given to a shell.
             others=f"--cwd {shlex.quote(str(kernel_cwd))}",
+            output_html=False,
         )
 
     result = run_task(op)
@@ -198,6 +200,7 @@ def test_nasty_prefix_path_and_others_reach_papermill_verbatim(
     assert report["conda_prefix"] == str(prefix_link)
     assert report["cwd"] == str(kernel_cwd)
     assert not canary.exists()
+    assert list(output.parent.iterdir()) == [output]  # output_html=False: no HTML
 
 
 def test_parameter_name_that_is_not_an_identifier_is_refused(
@@ -275,6 +278,8 @@ def test_templated_fields_render_typed_params_and_paths_resolve_from_the_dag_fol
     report = kernel_report(output)
     assert report["conda_prefix"] == str(dag_folder / "envs" / "jt")
     assert report["cwd"] == str(dag_folder / "notebooks")
+    # output_html's default: the executed notebook as HTML, beside it.
+    assert "from the trigger form" in output.with_suffix(".html").read_text(encoding="utf-8")
 
 
 def test_template_that_renders_invalid_json_fails_naming_parameters(
@@ -401,3 +406,123 @@ def test_airflow_dags_test_times_out_the_notebook_and_leaves_no_process(
     assert typed_json(injected) == typed_json({**TYPED_PARAMS, **conf})
     assert "run_flag is FORBIDDEN" in log
     assert not (dags / "out" / "off.ipynb").exists()
+
+
+@pytest.mark.e2e
+def test_airflow_dags_test_renders_html_of_a_failed_run_and_hands_results_to_a_later_task(
+    conda_connection: CondaInstall, airflow_db: None, tmp_path: Path
+) -> None:
+    """``airflow dags test`` of a failing notebook, a notebook that records results, and a
+    later task (run whatever they did) that reads what both pushed to XCom."""
+    dags = tmp_path / "dags"
+    failing = write_notebook(
+        dags / "failing.ipynb",
+        "threshold = 0",
+        "print('checking', threshold)",
+        "raise ValueError(f'threshold {threshold} is too high')",
+    )
+    recording = write_notebook(
+        dags / "recording.ipynb",
+        "rows = 0",
+        tagged(
+            "from IPython.display import JSON, display\n"
+            "display(JSON({'rows': rows, 'share': rows / 8, 'regions': ['north', 'south'], 'ok': True,"
+            " 'nothing': None}))",
+            "results",
+        ),
+        # What scrapbook's sb.glue('glued', {...}) shows, without scrapbook in the environment.
+        "display({'application/scrapbook.scrap.json+json': {'name': 'glued', 'data': {'nested': [1, 2.5]},"
+        " 'encoder': 'json', 'version': 1}}, raw=True)",
+    )
+    seen_file = tmp_path / "seen.json"
+    dag_file = dags / "jupyter_conda_watch.py"
+    dag_file.write_text(
+        textwrap.dedent(
+            f"""
+            import json, pathlib
+            from airflow.sdk import DAG, task
+            from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator
+
+            with DAG("jupyter_conda_watch", schedule=None):
+                failing = JupyterCondaOperator(
+                    task_id="failing", input_nb={str(failing)!r}, output_nb="out/failing.ipynb",
+                    conda_env={conda_connection.env_name!r}, parameters={{"threshold": 42}},
+                )
+                recording = JupyterCondaOperator(
+                    task_id="recording", input_nb={str(recording)!r}, output_nb="out/recording.ipynb",
+                    output_html="html/{{{{ task.task_id }}}}.html",
+                    conda_env={conda_connection.env_name!r}, parameters={{"rows": 12}},
+                )
+
+                @task(trigger_rule="all_done")
+                def later(results, ti=None):
+                    seen = {{
+                        "results": results,
+                        "types": {{name: type(value).__name__ for name, value in results.items()}},
+                        "output_html": {{
+                            t: ti.xcom_pull(task_ids=t, key="output_html") for t in ("failing", "recording")
+                        }},
+                        "return_value": ti.xcom_pull(task_ids="recording"),
+                    }}
+                    pathlib.Path({str(seen_file)!r}).write_text(json.dumps(seen))
+
+                failing >> later(recording.output["results"])
+            """
+        )
+    )
+    env = {**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(dags)}
+
+    result = subprocess.run(
+        [sys.executable, "-m", "airflow", "dags", "test", "jupyter_conda_watch", "-f", str(dag_file)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    log = result.stdout + result.stderr
+    with sqlite3.connect(Path(os.environ["AIRFLOW_HOME"]) / "airflow.db") as db:
+        states = dict(
+            db.execute(
+                "SELECT task_id, state FROM task_instance WHERE dag_id = 'jupyter_conda_watch'"
+            ).fetchall()
+        )
+    assert states == {"failing": "failed", "recording": "success", "later": "success"}, log[-5000:]
+    # The task log follows the cells and shows the failure; the kernel's chatter is not in it.
+    for line in (
+        "cell 2/4: (injected parameters)",
+        "cell 3/4: print('checking', threshold)",
+        "checking 42",
+        "cell 4/4: raise ValueError(f'threshold {threshold} is too high')",
+        "cell 4/4 failed: ValueError: threshold 42 is too high",
+        "    ----> 1 raise ValueError(f'threshold {threshold} is too high')",
+    ):
+        assert line in log, line
+    assert "Kernel is running over TCP without encryption" not in log
+    assert "\x1b[" not in log
+    seen = json.loads(seen_file.read_text())
+    # The failed run's HTML is beside its output notebook, with the error in it; pushed anyway.
+    failing_html = dags / "out" / "failing.html"
+    assert seen["output_html"] == {
+        "failing": str(failing_html),
+        "recording": str(dags / "html" / "recording.html"),
+    }
+    assert "ValueError</span>: threshold 42 is too high" in failing_html.read_text(encoding="utf-8")
+    # Results with their JSON types, from the results cell and the scrap.
+    assert seen["results"] == {
+        "rows": 12,
+        "share": 1.5,
+        "regions": ["north", "south"],
+        "ok": True,
+        "nothing": None,
+        "glued": {"nested": [1, 2.5]},
+    }
+    assert seen["types"] == {
+        "rows": "int",
+        "share": "float",
+        "regions": "list",
+        "ok": "bool",
+        "nothing": "NoneType",
+        "glued": "dict",
+    }
+    assert seen["return_value"] == str(dags / "out" / "recording.ipynb")

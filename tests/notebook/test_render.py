@@ -1,0 +1,64 @@
+"""The executed notebook as HTML, rendered by the worker's nbconvert."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from airflow_jupyter_provider.notebook.render import html_location_for, render_html
+
+FAILED_NOTEBOOK = Path(__file__).parent / "papermill_output" / "failed_cell.ipynb"
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self._skip += tag in ("script", "style")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._skip -= tag in ("script", "style")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def visible_text(html: str) -> str:
+    """The text a browser shows of ``html`` (scripts and styles left out)."""
+    parser = _Text()
+    parser.feed(html)
+    return "".join(parser.parts)
+
+
+def test_failed_notebook_renders_with_its_error_visible(tmp_path: Path) -> None:
+    output_html = tmp_path / "deep" / "folder" / "failed.html"
+
+    render_html(str(FAILED_NOTEBOOK), output_html)
+
+    html = output_html.read_text(encoding="utf-8")
+    text = visible_text(html)
+    assert "ValueError: no data for 5" in text
+    assert "raise ValueError(f'no data for {rows}')" in text
+    assert "An Exception was encountered at 'In [5]'" in text  # papermill's marker cell
+    assert "loading 5" in text  # the output of the cells before
+    assert "\x1b" not in html  # colour codes became HTML
+    assert [path.name for path in output_html.parent.iterdir()] == ["failed.html"]
+
+
+@pytest.mark.parametrize(
+    ("output_nb", "expected"),
+    [
+        ("/data/out/report.ipynb", "/data/out/report.html"),
+        ("out/Report.IPYNB", "out/Report.html"),
+        ("out/report", "out/report.html"),
+        ("out/report.ipynb.v2", "out/report.ipynb.v2.html"),
+    ],
+)
+def test_html_location_beside_the_output_notebook(output_nb: str, expected: str) -> None:
+    assert html_location_for(output_nb) == expected
