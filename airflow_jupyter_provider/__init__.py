@@ -16,7 +16,7 @@ DEFAULT_CGROUP_PARENT = ""
 DEFAULT_UNENFORCEABLE_LIMITS = "fail"
 
 #: XCom key under which a task records the absolute local path of its notebook rendered to HTML,
-#: for later readers such as the Airflow UI.
+#: which the Airflow UI's Notebook tab serves (airflow_jupyter_provider.plugins).
 OUTPUT_HTML_XCOM_KEY = "output_html"
 
 
@@ -44,6 +44,12 @@ def get_provider_info() -> dict:
             {
                 "integration-name": "Jupyter Conda",
                 "python-modules": ["airflow_jupyter_provider.hooks.jupyter_conda"],
+            }
+        ],
+        "plugins": [
+            {
+                "name": "jupyter_conda",
+                "plugin-class": "airflow_jupyter_provider.plugins.notebook_view.JupyterCondaPlugin",
             }
         ],
         "connection-types": [

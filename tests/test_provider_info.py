@@ -66,6 +66,22 @@ def test_providers_manager_knows_the_connection_type() -> None:
     assert hook.connection_id_attribute_name == "jupyter_conda_conn_id"
 
 
+def test_providers_manager_knows_the_ui_plugin() -> None:
+    """The provider-info route to the plugin (the ``airflow.plugins`` entry point is the other)."""
+    from airflow.providers_manager import PluginInfo, ProvidersManager
+
+    plugins = [
+        plugin for plugin in ProvidersManager().plugins if plugin.provider_name == "airflow-jupyter-provider"
+    ]
+    assert plugins == [
+        PluginInfo(
+            name="jupyter_conda",
+            plugin_class="airflow_jupyter_provider.plugins.notebook_view.JupyterCondaPlugin",
+            provider_name="airflow-jupyter-provider",
+        )
+    ]
+
+
 def test_connection_form_the_ui_receives() -> None:
     """What the api-server's /ui/connections/hook_meta hands the connection form."""
     from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService

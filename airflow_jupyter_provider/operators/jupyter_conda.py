@@ -28,6 +28,7 @@ from airflow_jupyter_provider.operators.scheduling import (
     seed_timeout_strategy,
 )
 from airflow_jupyter_provider.operators.timeout_alarm import AlarmCallback, TimeoutAlarm, alarm_callbacks
+from airflow_jupyter_provider.plugins.links import OutputNotebookLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -114,6 +115,7 @@ class JupyterCondaOperator(BaseOperator):
     template_fields_renderers = {"parameters": "json"}
     ui_color = "#f5d3b5"
     ui_fgcolor = "#000000"
+    operator_extra_links = (OutputNotebookLink(),)
 
     def __init__(
         self,

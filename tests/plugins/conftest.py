@@ -1,0 +1,71 @@
+"""The Airflow API server's app in this process, on the session's SQLite database, with task
+instances that recorded rendered notebooks (dags/notebook_records.py, run by ``airflow dags test``)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+DAGS = Path(__file__).with_name("dags")
+
+
+@dataclass(frozen=True)
+class NotebookRuns:
+    records_run_id: str
+    other_run_id: str
+    output: Path
+
+
+def airflow(*args: str, env: dict[str, str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "airflow", *args], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert result.returncode == 0, f"airflow {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+
+
+@pytest.fixture(scope="session")
+def notebook_runs(tmp_path_factory: pytest.TempPathFactory) -> NotebookRuns:
+    """One successful run of each DAG in dags/, in the session's Airflow database."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    output = tmp_path_factory.mktemp("rendered")
+    env = dict(os.environ, AIRFLOW__CORE__DAGS_FOLDER=str(DAGS), NOTEBOOK_VIEW_OUTPUT=str(output))
+    airflow("db", "migrate", env=env)
+    run_ids = {}
+    for dag_id in ("notebook_view_records", "notebook_view_other"):
+        airflow("dags", "test", dag_id, env=env)
+        with create_session() as session:
+            run = session.scalars(select(DagRun).where(DagRun.dag_id == dag_id)).one()
+            assert run.state == "success", f"{dag_id}: {run.state}"
+            run_ids[dag_id] = run.run_id
+    return NotebookRuns(run_ids["notebook_view_records"], run_ids["notebook_view_other"], output)
+
+
+@pytest.fixture(scope="session")
+def api_client(notebook_runs: NotebookRuns) -> Iterator:
+    """A client of the app ``airflow api-server`` serves, plugins mounted the way Airflow mounts them."""
+    from airflow.api_fastapi.app import create_app
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app("core")) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def token(api_client) -> Callable[[str | None], str]:
+    """``token(role)``: a JWT the API server signed for a SimpleAuthManager user of that role (or None)."""
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    def issue(role: str | None) -> str:
+        return get_auth_manager().generate_jwt(SimpleAuthManagerUser(username=f"user-{role}", role=role))
+
+    return issue
