@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -36,6 +36,7 @@ from airflow_jupyter_provider.notebook.command import PapermillCommand, injects_
 from airflow_jupyter_provider.notebook.failure import find_failed_cell
 from airflow_jupyter_provider.notebook.parameters import parse_parameters, write_parameters_file
 from airflow_jupyter_provider.notebook.progress import CellProgress, LogLine, load_cell_plan
+from airflow_jupyter_provider.notebook.render import names_html_file
 
 if TYPE_CHECKING:
     from airflow_jupyter_provider.environments.cache import EnvironmentCache
@@ -122,6 +123,7 @@ class JupyterCondaHook(BaseHook):
         conda_env_conn_id: str | None = None,
         conda_env_sha256: str | None = None,
         output_html: str | None = None,
+        html_owner: Mapping[str, Any] | None = None,
     ) -> str:
         """
         Execute ``input_nb`` into ``output_nb`` in ``conda_env``; return ``output_nb``.
@@ -130,8 +132,9 @@ class JupyterCondaHook(BaseHook):
         announced as ``cell N/M: <its first line>`` (see ``notebook/progress.py``); a failed
         cell's source and traceback follow. ``output_html``, a local path, receives the
         executed notebook as HTML once papermill has run, whether the notebook failed or not;
-        :attr:`rendered_html` then names it. Relative local paths are taken from ``base_dir``
-        (default: the current folder).
+        :attr:`rendered_html` then names it; ``html_owner`` (the task instance's dag_id, run_id,
+        task_id and map_index) is stamped into it for the UI's Notebook tab. Relative local paths
+        are taken from ``base_dir`` (default: the current folder).
         ``limits`` (see ``execution/limits.py``) apply to every process of the run through a
         cgroup of its own. A packed ``conda_env`` is fetched with the connection
         ``conda_env_conn_id`` and, with ``conda_env_sha256``, checked against that checksum.
@@ -217,7 +220,7 @@ class JupyterCondaHook(BaseHook):
             return output_location
         finally:
             if started_at is not None and html_path is not None:
-                self._render_html(output_location, html_path, started_at)
+                self._render_html(output_location, html_path, started_at, html_owner)
 
     def _log_lines(self, lines: Sequence[LogLine]) -> None:
         for level, text in lines:
@@ -242,7 +245,9 @@ class JupyterCondaHook(BaseHook):
             return f"papermill exited with status {status}: {error[0]}"
         return f"papermill exited with status {status} (see the log above)"
 
-    def _render_html(self, output_location: str, html_path: Path, started_at: float) -> None:
+    def _render_html(
+        self, output_location: str, html_path: Path, started_at: float, owner: Mapping[str, Any] | None
+    ) -> None:
         """Render the executed notebook as HTML; a failure to do so is only a warning."""
         from airflow_jupyter_provider.notebook.render import render_html
 
@@ -251,7 +256,7 @@ class JupyterCondaHook(BaseHook):
             self.log.info("No HTML at %s: papermill wrote no output notebook in this run", html_path)
             return
         try:
-            render_html(output_location, html_path)
+            render_html(output_location, html_path, owner)
         except Exception as err:
             self.log.warning("Could not render %s as HTML at %s: %s", output_location, html_path, err)
             return
@@ -263,8 +268,10 @@ class JupyterCondaHook(BaseHook):
         """The local path ``output_html`` names; it may be neither notebook."""
         if output_html is None:
             return None
-        if not isinstance(output_html, str) or not output_html.strip() or not is_local(output_html):
-            raise ValueError(f"output_html must be a local path (or file:// URL), got {output_html!r}")
+        if not isinstance(output_html, str) or not is_local(output_html) or not names_html_file(output_html):
+            raise ValueError(
+                f"output_html must be a local path (or file:// URL) ending in .html, got {output_html!r}"
+            )
         path = local_path(output_html, base)
         for name, notebook in (("input_nb", input_nb), ("output_nb", output_nb)):
             if is_local(notebook) and local_path(notebook, base) == path:

@@ -3,10 +3,27 @@ user's environment needs no nbconvert, and every run renders the same way."""
 
 from __future__ import annotations
 
+import html
+import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 _NOTEBOOK_SUFFIX = re.compile(r"\.ipynb$", re.IGNORECASE)
+
+#: A rendered notebook names the task instance it belongs to in this ``<meta>`` tag. The UI's
+#: Notebook tab serves a recorded file only to the task instance it names: an XCom record
+#: pointing at another task's notebook (XComs can be written through the REST API) gets nothing.
+OWNER_META_NAME = "airflow-task-instance"
+_OWNER_META = re.compile(rf'<meta name="{OWNER_META_NAME}" content="([^"]*)">')
+#: The tag goes right after ``<head>``: this many bytes from the start always hold it.
+_OWNER_META_WITHIN = 4096
+
+
+def names_html_file(location: str) -> bool:
+    """Whether ``location`` ends in ``.html``: the UI's Notebook tab serves no other file."""
+    return location.lower().endswith(".html")
 
 
 def html_location_for(output_nb: str) -> str:
@@ -14,17 +31,34 @@ def html_location_for(output_nb: str) -> str:
     return _NOTEBOOK_SUFFIX.sub("", output_nb) + ".html"
 
 
-def render_html(output_nb: str, output_html: Path) -> None:
+def render_html(output_nb: str, output_html: Path, owner: Mapping[str, Any] | None = None) -> None:
     """Render the notebook at ``output_nb`` (a path or papermill I/O URL) into ``output_html``.
 
     Outputs, error tracebacks included, are rendered as Jupyter shows them; images are kept
-    inline, so the file stands on its own.
+    inline, so the file stands on its own. ``owner`` (dag_id, run_id, task_id, map_index) is
+    stamped into the page for :func:`owner_of`.
     """
     from nbconvert import HTMLExporter
     from papermill.iorw import load_notebook_node
 
     body, _ = HTMLExporter().from_notebook_node(load_notebook_node(output_nb))
+    if owner is not None:
+        content = html.escape(json.dumps(dict(owner), sort_keys=True), quote=True)
+        body = body.replace("<head>", f'<head>\n<meta name="{OWNER_META_NAME}" content="{content}">', 1)
     output_html.parent.mkdir(parents=True, exist_ok=True)
     partial = output_html.with_name(f".{output_html.name}.partial")
     partial.write_text(body, encoding="utf-8")
     partial.replace(output_html)  # whoever serves the file never sees half of it
+
+
+def owner_of(rendered: Path) -> dict[str, Any] | None:
+    """The task instance a rendered notebook was stamped with, or None for any other file."""
+    with rendered.open("rb") as page:
+        start = page.read(_OWNER_META_WITHIN).decode("utf-8", errors="replace")
+    if (found := _OWNER_META.search(start)) is None:
+        return None
+    try:
+        owner = json.loads(html.unescape(found.group(1)))
+    except ValueError:
+        return None
+    return owner if isinstance(owner, dict) else None

@@ -18,7 +18,7 @@ from airflow_jupyter_provider.execution.limits import Limit, requested_limits
 from airflow_jupyter_provider.locations import is_local
 from airflow_jupyter_provider.notebook.command import split_others, whole_seconds
 from airflow_jupyter_provider.notebook.parameters import parse_parameters
-from airflow_jupyter_provider.notebook.render import html_location_for
+from airflow_jupyter_provider.notebook.render import html_location_for, names_html_file
 from airflow_jupyter_provider.operators import kubernetes
 from airflow_jupyter_provider.operators.scheduling import (
     RUN_FLAGS,
@@ -204,11 +204,14 @@ class JupyterCondaOperator(BaseOperator):
         if not isinstance(self.output_html, bool) and not (
             isinstance(self.output_html, str)
             and self.output_html.strip()
-            and (_is_templated(self.output_html) or is_local(self.output_html))
+            and (
+                _is_templated(self.output_html)
+                or (is_local(self.output_html) and names_html_file(self.output_html))
+            )
         ):
             raise ValueError(
-                "output_html must be True (beside output_nb), False (no HTML) or a local path, "
-                f"got {self.output_html!r}"
+                "output_html must be True (beside output_nb), False (no HTML) or a local path ending "
+                f"in .html, got {self.output_html!r}"
             )
         for name in ("kernel", "engine"):
             value = getattr(self, name)
@@ -242,6 +245,7 @@ class JupyterCondaOperator(BaseOperator):
                     input_nb=self.input_nb,
                     output_nb=self.output_nb,
                     output_html=self._html_location(),
+                    html_owner=self._task_instance_of(context),
                     conda_env=self.conda_env,
                     parameters=self.parameters,
                     kernel=self.kernel,
@@ -285,6 +289,13 @@ class JupyterCondaOperator(BaseOperator):
         if results:
             self.log.info("Results for later tasks (XCom %r): %s", RESULTS_KEY, ", ".join(results))
             self._push(context, RESULTS_KEY, results)
+
+    @staticmethod
+    def _task_instance_of(context: Context) -> dict[str, Any] | None:
+        """The task instance the HTML belongs to: the UI's Notebook tab shows it for that one only."""
+        if (ti := context.get("ti")) is None:
+            return None
+        return {"dag_id": ti.dag_id, "run_id": ti.run_id, "task_id": ti.task_id, "map_index": ti.map_index}
 
     @staticmethod
     def _push(context: Context, key: str, value: Any) -> None:

@@ -2,7 +2,8 @@
 
 Imported by the API server only, on the first request (see ``notebook_view.NotebookApp``).
 The file served is the one the task recorded in XCom (``OUTPUT_HTML_XCOM_KEY``) for exactly that
-task instance; nothing in the request names a file. Every other case is the same 404.
+task instance, and only if the page is stamped with that task instance (``notebook/render.py``);
+nothing in the request names a file. Every other case is the same 404.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from airflow_jupyter_provider import OUTPUT_HTML_XCOM_KEY
+from airflow_jupyter_provider.notebook.render import owner_of
 
 #: The UI fills in ``{MAP_INDEX}`` only on the page of a mapped task instance; elsewhere it stays as is.
 UNMAPPED_PLACEHOLDER = "{MAP_INDEX}"
@@ -84,7 +86,9 @@ def recorded_notebook(
     path = Path(os.path.realpath(recorded))
     if path.suffix.lower() != ".html" or not path.is_file():
         return None
-    return path
+    # XComs can be written through the REST API; the page itself says whose it is.
+    owner = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "map_index": map_index}
+    return path if owner_of(path) == owner else None
 
 
 def parse_map_index(value: str) -> int | None:

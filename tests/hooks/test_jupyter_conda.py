@@ -528,17 +528,37 @@ def test_notebook_papermill_cannot_read_leaves_no_html_of_an_earlier_try(
 def test_output_html_that_would_overwrite_a_notebook_is_refused_before_anything_runs(
     same_as: str, conda_connection: CondaInstall, typed_notebook: Path, tmp_path: Path
 ) -> None:
-    output = tmp_path / "out.ipynb"
-    html = str(typed_notebook) if same_as == "input_nb" else f"file://{output}"
-    before = typed_notebook.read_bytes()
+    # Notebooks named .html, the one kind of name output_html may have.
+    notebook = tmp_path / "in.html"
+    notebook.write_bytes(typed_notebook.read_bytes())
+    output = tmp_path / "out.html"
+    html = str(notebook) if same_as == "input_nb" else f"file://{output}"
 
     with pytest.raises(AirflowFailException) as caught:
         JupyterCondaHook().run_notebook(
-            input_nb=str(typed_notebook), output_nb=str(output), conda_env="any-env", output_html=html
+            input_nb=str(notebook), output_nb=str(output), conda_env="any-env", output_html=html
         )
 
     assert str(caught.value) == f"output_html {html!r} is {same_as}: the HTML would overwrite it"
-    assert typed_notebook.read_bytes() == before
+    assert notebook.read_bytes() == typed_notebook.read_bytes()
+    assert not output.exists()
+
+
+def test_output_html_rendered_from_a_template_must_name_an_html_file(
+    conda_connection: CondaInstall, typed_notebook: Path, tmp_path: Path
+) -> None:
+    """A templated output_html is known only at run time: checked then, before anything runs."""
+    output, report = tmp_path / "out.ipynb", str(tmp_path / "report.txt")
+
+    with pytest.raises(AirflowFailException) as caught:
+        JupyterCondaHook().run_notebook(
+            input_nb=str(typed_notebook), output_nb=str(output), conda_env="any-env", output_html=report
+        )
+
+    assert (
+        str(caught.value)
+        == f"output_html must be a local path (or file:// URL) ending in .html, got {report!r}"
+    )
     assert not output.exists()
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_jupyter_provider.notebook.render import html_location_for, render_html
+from airflow_jupyter_provider.notebook.render import html_location_for, owner_of, render_html
 
 FAILED_NOTEBOOK = Path(__file__).parent / "papermill_output" / "failed_cell.ipynb"
 
@@ -62,3 +62,28 @@ def test_failed_notebook_renders_with_its_error_visible(tmp_path: Path) -> None:
 )
 def test_html_location_beside_the_output_notebook(output_nb: str, expected: str) -> None:
     assert html_location_for(output_nb) == expected
+
+
+def test_the_page_names_the_task_instance_it_belongs_to(tmp_path: Path) -> None:
+    """The UI's Notebook tab serves a recorded page only to the task instance stamped in it."""
+    owner = {
+        "dag_id": "forecast",
+        "run_id": 'manual__2026-11-29 "quoted" <b>&</b>',
+        "task_id": "demand_forecast",
+        "map_index": -1,
+    }
+    output_html = tmp_path / "failed.html"
+    render_html(str(FAILED_NOTEBOOK), output_html, owner)
+
+    assert owner_of(output_html) == owner
+    assert "<b>&</b>" not in output_html.read_text()
+
+
+def test_a_page_without_a_stamp_belongs_to_no_task_instance(tmp_path: Path) -> None:
+    unstamped = tmp_path / "unstamped.html"
+    render_html(str(FAILED_NOTEBOOK), unstamped)
+    forged = tmp_path / "forged.html"
+    forged.write_text('<html><head><meta name="airflow-task-instance" content="not json"></head></html>')
+
+    assert owner_of(unstamped) is None
+    assert owner_of(forged) is None

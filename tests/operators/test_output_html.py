@@ -21,13 +21,16 @@ def operator(output_html: Any) -> JupyterCondaOperator:
         )
 
 
-@pytest.mark.parametrize("value", [None, 1, "", "   ", "s3://bucket/report.html", ["out.html"]])
+@pytest.mark.parametrize(
+    "value", [None, 1, "", "   ", "s3://bucket/report.html", ["out.html"], "report.htm", "out/nb.ipynb"]
+)
 def test_wrong_output_html_is_refused_naming_the_argument_and_the_value(value: Any) -> None:
     with pytest.raises(ValueError) as refused:
         operator(value)
 
     assert str(refused.value) == (
-        f"output_html must be True (beside output_nb), False (no HTML) or a local path, got {value!r}"
+        "output_html must be True (beside output_nb), False (no HTML) or a local path ending in .html, "
+        f"got {value!r}"
     )
 
 
@@ -39,6 +42,7 @@ def test_wrong_output_html_is_refused_naming_the_argument_and_the_value(value: A
         "report.html",
         "/data/{{ ds }}/report.html",
         "file:///data/report.html",
+        "/data/REPORT.HTML",
         "{{ var.value.html }}",
     ],
 )

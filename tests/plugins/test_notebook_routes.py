@@ -110,6 +110,8 @@ NOT_SERVED = {
     "recorded file is no HTML": (RECORDS, "{run}", "elsewhere", "{MAP_INDEX}"),
     "recorded .html symlink to a file that is no HTML": (RECORDS, "{run}", "linked", "{MAP_INDEX}"),
     "recorded relative path": (RECORDS, "{run}", "relative", "{MAP_INDEX}"),
+    "recorded notebook of another task instance": (RECORDS, "{run}", "borrowed", "{MAP_INDEX}"),
+    "recorded HTML that no run rendered": (RECORDS, "{run}", "unstamped", "{MAP_INDEX}"),
     "nothing recorded": (RECORDS, "{run}", "no_record", "{MAP_INDEX}"),
 }
 
@@ -126,6 +128,7 @@ def test_anything_but_a_recorded_notebook_is_the_same_404(
     assert response.status_code == 404
     assert "root:" not in response.text
     assert "output of" not in response.text
+    assert "forecast for north" not in response.text
 
 
 @pytest.mark.parametrize("task_id", ["vanished", "elsewhere", "no_record"])

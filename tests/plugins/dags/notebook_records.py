@@ -1,5 +1,6 @@
 """Task instances that record a rendered notebook the way JupyterCondaOperator does (XCom
-``output_html``: the HTML file's absolute path), and some whose record must not be served.
+``output_html``: the absolute path of an HTML file stamped with its task instance), and some
+whose record must not be served.
 
 The files go under the folder in the environment variable NOTEBOOK_VIEW_OUTPUT.
 """
@@ -9,10 +10,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import nbformat
 import pendulum
 from airflow.sdk import dag, get_current_context, task
 
 from airflow_jupyter_provider import OUTPUT_HTML_XCOM_KEY
+from airflow_jupyter_provider.notebook.render import render_html
 
 
 def output_file(suffix: str = ".html") -> Path:
@@ -28,9 +31,15 @@ def record(path: Path | str) -> None:
 
 
 def rendered_notebook(output: str) -> Path:
-    path = output_file()
-    path.write_text(f"<!doctype html><html><head><title>notebook</title></head><body><pre>{output}</pre>")
-    return path
+    """An executed one-cell notebook that printed ``output``, rendered as the operator does."""
+    ti = get_current_context()["ti"]
+    cell = nbformat.v4.new_code_cell("print(output)", execution_count=1)
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"{output}\n")]
+    notebook = output_file(".ipynb")
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), notebook)
+    owner = {"dag_id": ti.dag_id, "run_id": ti.run_id, "task_id": ti.task_id, "map_index": ti.map_index}
+    render_html(str(notebook), output_file(), owner)
+    return output_file()
 
 
 @dag(schedule=None, start_date=pendulum.datetime(2025, 1, 1), catchup=False)
@@ -67,10 +76,24 @@ def notebook_view_records():
         record(os.path.relpath(path))
 
     @task
+    def borrowed():
+        """A forged record: the rendered notebook of another task instance of this run."""
+        ti = get_current_context()["ti"]
+        record(Path(os.environ["NOTEBOOK_VIEW_OUTPUT"], ti.dag_id, ti.run_id, "rendered--1.html"))
+
+    @task
+    def unstamped():
+        """A forged record: an HTML file no notebook run rendered."""
+        path = output_file()
+        path.write_text("<!doctype html><html><head></head><body><pre>output of unstamped</pre>")
+        record(path)
+
+    @task
     def no_record():
         pass
 
-    rendered()
+    rendered() >> borrowed()
+    unstamped()
     part.expand(number=[0, 1])
     vanished()
     elsewhere()
