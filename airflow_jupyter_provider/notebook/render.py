@@ -41,7 +41,10 @@ def render_html(output_nb: str, output_html: Path, owner: Mapping[str, Any] | No
     from nbconvert import HTMLExporter
     from papermill.iorw import load_notebook_node
 
-    body, _ = HTMLExporter().from_notebook_node(load_notebook_node(output_nb))
+    notebook = load_notebook_node(output_nb)
+    _show_json_outputs(notebook)
+    title = {"metadata": {"name": _NOTEBOOK_SUFFIX.sub("", output_nb.rsplit("/", 1)[-1])}}
+    body, _ = HTMLExporter().from_notebook_node(notebook, resources=title)
     if owner is not None:
         content = html.escape(json.dumps(dict(owner), sort_keys=True), quote=True)
         body = body.replace("<head>", f'<head>\n<meta name="{OWNER_META_NAME}" content="{content}">', 1)
@@ -49,6 +52,18 @@ def render_html(output_nb: str, output_html: Path, owner: Mapping[str, Any] | No
     partial = output_html.with_name(f".{output_html.name}.partial")
     partial.write_text(body, encoding="utf-8")
     partial.replace(output_html)  # whoever serves the file never sees half of it
+
+
+def _show_json_outputs(notebook: Any) -> None:
+    """Show JSON outputs (``display(JSON(...))``, a ``results`` cell's) as indented JSON text.
+
+    nbconvert's HTML has no view of JSON and falls back to the ``<IPython...JSON object>`` repr.
+    """
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if "application/json" in data:
+                data["text/plain"] = json.dumps(data["application/json"], indent=2, ensure_ascii=False)
 
 
 def owner_of(rendered: Path) -> dict[str, Any] | None:

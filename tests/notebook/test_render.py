@@ -5,6 +5,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from airflow_jupyter_provider.notebook.render import html_location_for, owner_of, render_html
@@ -87,3 +88,26 @@ def test_a_page_without_a_stamp_belongs_to_no_task_instance(tmp_path: Path) -> N
 
     assert owner_of(unstamped) is None
     assert owner_of(forged) is None
+
+
+def test_json_outputs_show_as_json_and_the_page_is_titled_after_the_notebook(tmp_path: Path) -> None:
+    cell = nbformat.v4.new_code_cell('display(JSON({"busiest": "pears"}))', execution_count=1)
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "display_data",
+            data={
+                "application/json": {"busiest": "pears"},
+                "text/plain": "<IPython.core.display.JSON object>",
+            },
+        )
+    ]
+    executed = tmp_path / "forecast.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), executed)
+    output_html = tmp_path / "forecast.html"
+
+    render_html(str(executed), output_html)
+
+    text = visible_text(output_html.read_text())
+    assert '"busiest": "pears"' in text
+    assert "JSON object" not in text
+    assert "<title>forecast</title>" in output_html.read_text()
