@@ -1,9 +1,11 @@
-# The README's two commands. Each one creates .venv with python3 (3.10 or newer) when it is
+# The README's commands. Each one creates .venv with python3 (3.10 or newer) when it is
 # missing and installs the package with its test extras into it, again only when
 # pyproject.toml changed since the last install.
 #   make demo   build the demo conda environments, run every example DAG with `airflow dags test`
 #   make test   ruff (lint and format) and the whole pytest suite, end-to-end tests included
 #               (installs Debian's chromium, chromium-driver and redis-server when missing)
+#   make airflow  a local Airflow (API server, scheduler, DAG processor) serving the example DAGs;
+#               prints the UI address and the login, stops on Ctrl-C
 
 PYTHON ?= python3
 VENV := .venv
@@ -15,10 +17,13 @@ INSTALLED := $(VENV)/.installed
 # the demo and the tests build with pip.
 export PIP_QUIET ?= 1
 
-.PHONY: demo test system-packages
+.PHONY: demo test airflow system-packages
 
 demo: $(INSTALLED)
 	$(BIN)/python -m devtools.demo
+
+airflow: $(INSTALLED)
+	$(BIN)/python -m devtools.stack
 
 test: $(INSTALLED) system-packages
 	$(BIN)/ruff check .

@@ -11,7 +11,9 @@ and reused after it:
 - ``output/``: the executed notebooks, one folder per DAG and run.
 
 Airflow is configured through environment variables only (connection, Variables, DAG
-folder), so the demo touches no Airflow home but its own.
+folder), so the demo touches no Airflow home but its own. ``airflow_settings`` is that
+configuration; ``devtools.stack`` serves the same DAGs with it. The environment variable
+``JUPYTER_DEMO_DIR`` puts all of it in another folder than ``.demo/`` (the tests do).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from pathlib import Path
 from devtools.conda_layout import build_env, conda_root, pack, real_conda
 
 REPO = Path(__file__).resolve().parent.parent
-DEMO = REPO / ".demo"
+DEMO = Path(os.environ.get("JUPYTER_DEMO_DIR") or REPO / ".demo")
 EXAMPLE_DAGS = REPO / "example_dags"
 ENV_NAME = "jupyter-demo"
 OUTPUT_DIR = DEMO / "output"
@@ -86,20 +88,26 @@ def _real_conda_env(base: str) -> Path:
     return prefix
 
 
-def airflow_env(conda: DemoConda) -> dict[str, str]:
-    """This process's environment plus the demo's Airflow home, connection and Variables."""
-    # The packed environment is unpacked once into the demo's own cache, not the user's.
-    extra = {"conda_path": str(conda.conda_sh), "env_cache_dir": str(DEMO / "envs")}
+def airflow_settings(conda: DemoConda, workdir: Path = DEMO) -> dict[str, str]:
+    """The example DAGs' Airflow configuration: DAG folder, connection and Variables.
+
+    Executed notebooks go to ``workdir/output``, and the packed environment is unpacked once
+    into ``workdir/envs``, not into the user's cache.
+    """
+    extra = {"conda_path": str(conda.conda_sh), "env_cache_dir": str(workdir / "envs")}
     connection = {"conn_type": "jupyter_conda", "extra": extra}
     return {
-        **os.environ,
-        "AIRFLOW_HOME": str(DEMO / "airflow-home"),
         "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLE_DAGS),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW_CONN_JUPYTER_CONDA_DEFAULT": json.dumps(connection),
         "AIRFLOW_VAR_JUPYTER_DEMO_ENV_ARCHIVE": str(conda.archive),
-        "AIRFLOW_VAR_JUPYTER_DEMO_OUTPUT_DIR": str(OUTPUT_DIR),
+        "AIRFLOW_VAR_JUPYTER_DEMO_OUTPUT_DIR": str(workdir / "output"),
     }
+
+
+def airflow_env(conda: DemoConda) -> dict[str, str]:
+    """This process's environment plus the demo's Airflow home and ``airflow_settings``."""
+    return {**os.environ, "AIRFLOW_HOME": str(DEMO / "airflow-home"), **airflow_settings(conda)}
 
 
 def migrate_database(env: dict[str, str]) -> None:

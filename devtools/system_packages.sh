@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the end-to-end tests drive, when they are missing: Chromium and
 # its driver for the browser tests (Selenium uses them; it downloads no browser of its own), and
-# redis-server as the broker of the CeleryExecutor test. Run by `make test` and `make airflow`.
+# redis-server as the broker of the CeleryExecutor test. Run by `make test`.
 set -euo pipefail
 
 declare -A package_of=([chromium]=chromium [chromedriver]=chromium-driver [redis-server]=redis-server)

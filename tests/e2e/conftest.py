@@ -1,0 +1,133 @@
+"""A real Airflow (``devtools.stack``) serving the example DAGs, and a headless Chromium to use it.
+
+``airflow_stack`` is one LocalExecutor stack for the whole session: API server, scheduler and
+DAG processor over ``example_dags/``, configured as the demo configures them
+(``devtools.demo.airflow_settings``) but around the session's conda installation, in
+temporary folders. ``browser`` is Debian's Chromium driven by Selenium through Debian's
+chromedriver (Selenium Manager never runs, so nothing is downloaded). Both are stopped at the
+end of the session, also when a test fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from devtools.conda_layout import conda_root
+from devtools.demo import ENV_NAME, EXAMPLE_DAGS, DemoConda, airflow_settings, example_dag_ids
+from devtools.stack import AirflowStack
+from tests.conftest import REPO, CondaInstall
+
+if TYPE_CHECKING:
+    from selenium.webdriver.remote.webdriver import WebDriver
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+#: Seconds a page may take to show what a test waits for.
+UI_TIMEOUT = 30
+
+
+@dataclass(frozen=True)
+class DemoFolder:
+    """A folder laid out as ``devtools.demo`` lays out ``.demo/``, around the session's environment."""
+
+    path: Path
+    conda: DemoConda
+
+    @property
+    def output(self) -> Path:
+        """Where the example DAGs write their notebooks (the Variable jupyter_demo_output_dir)."""
+        return self.path / "output"
+
+
+@pytest.fixture(scope="session")
+def demo_folder(
+    conda_install: CondaInstall, packed_env: Path, tmp_path_factory: pytest.TempPathFactory
+) -> DemoFolder:
+    """The demo's folder with the session's environment as ``jupyter-demo`` and its archive.
+
+    ``devtools.demo.prepare_conda`` finds both built, so ``JUPYTER_DEMO_DIR`` pointing here
+    makes ``python -m devtools.stack`` build nothing.
+    """
+    path = tmp_path_factory.mktemp("demo")
+    conda_sh = conda_root(path / "conda")
+    (path / "conda" / "envs" / ENV_NAME).symlink_to(conda_install.prefix, target_is_directory=True)
+    archive = path / f"{ENV_NAME}.tar.gz"
+    archive.symlink_to(packed_env)
+    return DemoFolder(path, DemoConda(conda_sh=conda_sh, archive=archive, real=False))
+
+
+@pytest.fixture(scope="session")
+def airflow_stack(
+    demo_folder: DemoFolder, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AirflowStack]:
+    """A running LocalExecutor Airflow with the example DAGs parsed, logged in as its admin."""
+    settings = airflow_settings(demo_folder.conda, demo_folder.path)
+    with AirflowStack(tmp_path_factory.mktemp("airflow-stack"), EXAMPLE_DAGS, settings) as stack:
+        for dag_id in example_dag_ids():
+            stack.wait_for_dag(dag_id)
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    """Headless Chromium with a fresh profile, a 1400x1000 window and no network of its own."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,1000",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):
+        options.add_argument(argument)
+    # A driver path given to Service makes Selenium skip Selenium Manager (no download).
+    service = Service(str(CHROMEDRIVER), log_output=str(tmp_path_factory.mktemp("chromedriver") / "log"))
+    driver = webdriver.Chrome(service=service, options=options)
+    driver.set_page_load_timeout(UI_TIMEOUT)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def ui_login(browser: WebDriver, stack: AirflowStack) -> None:
+    """Log in through the stack's real login page, as a person does; return once the UI shows.
+
+    Starts from a clean session: the browser is shared by the session's tests.
+    """
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.delete_all_cookies()
+    browser.get(f"{stack.base_url}/auth/login")
+    wait = WebDriverWait(browser, UI_TIMEOUT)
+    wait.until(expected_conditions.visibility_of_element_located((By.NAME, "username"))).send_keys(
+        stack.username
+    )
+    browser.find_element(By.NAME, "password").send_keys(stack.password)
+    wait.until(expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, "button[type=submit]"))).click()
+    wait.until(lambda driver: "/auth/" not in driver.current_url)
+
+
+def screenshot(browser: WebDriver, name: str) -> Path:
+    """Save what the browser shows as ``test-artifacts/screenshots/<name>.png``."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    browser.save_screenshot(str(path))
+    return path

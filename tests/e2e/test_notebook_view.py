@@ -1,0 +1,161 @@
+"""The executed notebook in the Airflow UI, on a real Airflow: the task instance's "Notebook" tab and
+its "Output notebook" extra link, seen in Chromium by a signed-in user; refused to everyone else.
+
+The example DAG runs to success first; the operator renders its notebook to HTML and records the
+file's path in XCom, and the plugin's route on the API server serves that file.
+"""
+
+from __future__ import annotations
+
+import http.client
+from urllib.parse import quote, urlsplit
+
+import httpx
+import pytest
+
+from devtools.stack import AirflowStack
+from tests.e2e.conftest import UI_TIMEOUT, DemoFolder, screenshot, ui_login
+
+pytestmark = pytest.mark.e2e
+
+DAG_ID = "jupyter_conda_named_env"
+TASK_ID = "demand_forecast"
+RUN_TIMEOUT = 240
+#: Printed by the notebook's last cell for the DAG's default params.
+LAST_OUTPUT = "Busiest product:"
+
+
+@pytest.fixture(scope="module")
+def run_id(airflow_stack: AirflowStack) -> str:
+    """A run of the example DAG of this module's own, ended successfully."""
+    run_id = airflow_stack.trigger(DAG_ID)
+    state = airflow_stack.wait_for_run(DAG_ID, run_id, timeout=RUN_TIMEOUT)
+    assert state == "success", airflow_stack.task_log(DAG_ID, run_id, TASK_ID)
+    return run_id
+
+
+def notebook_path(dag_id: str, run_id: str, task_id: str) -> str:
+    """The tab's URL path as the UI fills it in for the page of an unmapped task instance."""
+    ids = "/".join(quote(part, safe="") for part in (dag_id, run_id, task_id))
+    return f"/jupyter-conda/notebook/{ids}?map_index={{MAP_INDEX}}"
+
+
+def task_instance_page(stack: AirflowStack, run_id: str) -> str:
+    return f"{stack.base_url}/dags/{DAG_ID}/runs/{quote(run_id, safe='')}/tasks/{TASK_ID}"
+
+
+def raw_get(stack: AirflowStack, path: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    """GET exactly ``path``, unnormalised (``..`` segments and all), as a hand-made request sends it."""
+    address = urlsplit(stack.base_url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.read().decode(errors="replace")
+    finally:
+        connection.close()
+
+
+def test_the_operator_recorded_the_rendered_notebook(
+    airflow_stack: AirflowStack, demo_folder: DemoFolder, run_id: str
+) -> None:
+    """What the tab serves: the HTML the worker rendered beside the output notebook."""
+    xcom = airflow_stack.rest(
+        "GET",
+        f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{TASK_ID}/xcomEntries/output_html",
+        params={"deserialize": True},
+    )
+    html = demo_folder.output / DAG_ID / run_id / f"{TASK_ID}.html"
+    assert xcom["value"] == str(html)
+    assert LAST_OUTPUT in html.read_text()
+
+
+def test_the_notebook_tab_shows_the_cell_outputs(airflow_stack: AirflowStack, browser, run_id: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    ui_login(browser, airflow_stack)
+    browser.get(task_instance_page(airflow_stack, run_id))
+    wait = WebDriverWait(browser, UI_TIMEOUT)
+    tab = wait.until(
+        expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, 'a[href$="/plugin/jupyter-notebook"]'))
+    )
+    assert tab.text.strip() == "Notebook"
+    tab.click()
+
+    frame = wait.until(
+        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, 'iframe[title="Notebook"]'))
+    )
+    browser.switch_to.frame(frame)
+    try:
+        wait.until(expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "body"), LAST_OUTPUT))
+        body = browser.find_element(By.TAG_NAME, "body").text
+        assert "Demand forecast for region 'north': 3 products, 7 days, growth 5.0% a day" in body
+        assert "parameter types: int, float, str, list" in body
+        # The notebook's scripts run in an origin of their own, never in the UI's.
+        assert browser.execute_script("return window.origin") == "null"
+        last_output = browser.find_element(By.XPATH, f'//*[contains(text(), "{LAST_OUTPUT}")]')
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", last_output)
+    finally:
+        browser.switch_to.default_content()
+    assert browser.current_url.endswith(f"/tasks/{TASK_ID}/plugin/jupyter-notebook")
+    screenshot(browser, "notebook-view")
+
+
+def test_the_output_notebook_link_leads_to_the_tab(airflow_stack: AirflowStack, browser, run_id: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    ui_login(browser, airflow_stack)
+    browser.get(f"{task_instance_page(airflow_stack, run_id)}/details")  # where the UI lists extra links
+    wait = WebDriverWait(browser, UI_TIMEOUT)
+    link = wait.until(
+        expected_conditions.element_to_be_clickable((By.XPATH, '//a[normalize-space()="Output notebook"]'))
+    )
+    assert (
+        link.get_attribute("href") == f"{task_instance_page(airflow_stack, run_id)}/plugin/jupyter-notebook"
+    )
+    screenshot(browser, "notebook-extra-link")
+    link.click()
+
+    wait.until(lambda driver: driver.current_url.endswith("/plugin/jupyter-notebook"))
+    frame = wait.until(
+        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, 'iframe[title="Notebook"]'))
+    )
+    browser.switch_to.frame(frame)
+    try:
+        wait.until(expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "body"), LAST_OUTPUT))
+    finally:
+        browser.switch_to.default_content()
+
+
+def test_only_a_signed_in_user_gets_the_notebook(airflow_stack: AirflowStack, run_id: str) -> None:
+    url = f"{airflow_stack.base_url}{notebook_path(DAG_ID, run_id, TASK_ID)}"
+
+    assert httpx.get(url, timeout=30).status_code == 401
+    assert httpx.get(url, headers={"Authorization": "Bearer forged"}, timeout=30).status_code == 403
+    signed_in = httpx.get(url, headers={"Authorization": f"Bearer {airflow_stack.token()}"}, timeout=30)
+    assert signed_in.status_code == 200
+    assert LAST_OUTPUT in signed_in.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/jupyter-conda/notebook/../../../../etc/passwd",
+        "/jupyter-conda/notebook/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        f"/jupyter-conda/notebook/{DAG_ID}/..%2F..%2F..%2F..%2Fetc%2Fpasswd/{TASK_ID}",
+        f"/jupyter-conda/notebook/{DAG_ID}/{{run_id}}/..%2F..%2F..%2F..%2Fetc%2Fpasswd",
+        f"/jupyter-conda/notebook/{DAG_ID}/{{run_id}}/{TASK_ID}?map_index=..%2F..%2Fetc%2Fpasswd",
+        # The run and task of this DAG, asked for under the other example DAG.
+        f"/jupyter-conda/notebook/jupyter_conda_packed_env/{{run_id}}/{TASK_ID}",
+    ],
+)
+def test_path_traversal_and_other_dags_get_404(airflow_stack: AirflowStack, run_id: str, path: str) -> None:
+    headers = {"Authorization": f"Bearer {airflow_stack.token()}"}
+    status, body = raw_get(airflow_stack, path.replace("{run_id}", quote(run_id, safe="")), headers)
+    assert status == 404
+    assert "root:" not in body
+    assert LAST_OUTPUT not in body
