@@ -6,11 +6,15 @@ import json
 import os
 import platform
 import statistics
+import tempfile
+from contextlib import ExitStack
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 RESULTS = Path(__file__).with_name("results")
+#: The environment the notebook benchmarks run in: papermill and ipykernel.
+BENCH_ENV = "jupyter-bench"
 PACKAGES = ("apache-airflow", "airflow-jupyter-provider", "papermill")
 
 
@@ -48,3 +52,20 @@ def write_results(name: str, figures: dict) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps({**machine(), **figures}, indent=2) + "\n")
     return path
+
+
+def bench_conda(stack: ExitStack, root: Path | None) -> tuple[Path, Path]:
+    """``conda.sh`` of a conda-layout installation, and the prefix of its environment BENCH_ENV.
+
+    Built in ``root`` once and reused, or, without ``root``, in a temporary folder that
+    ``stack`` removes.
+    """
+    from devtools.conda_layout import build_env, conda_root
+
+    root = root or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="conda-bench-")))
+    conda_sh = conda_root(root)
+    prefix = root / "envs" / BENCH_ENV
+    if not (prefix / "bin" / "papermill").exists():
+        print(f"building {prefix} (once)...")
+        build_env(prefix)
+    return conda_sh, prefix

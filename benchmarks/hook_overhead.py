@@ -33,12 +33,10 @@ from pathlib import Path
 
 from airflow_jupyter_provider.notebook.command import PapermillCommand
 from airflow_jupyter_provider.notebook.parameters import write_parameters_file
-from benchmarks.common import summary_ms, write_results
-from devtools.conda_layout import build_env, conda_root
+from benchmarks.common import bench_conda, summary_ms, write_results
 from devtools.notebooks import write_notebook
 
 TARGET_RATIO = 1.05
-ENV_NAME = "jupyter-bench"
 PARAMETERS = {"n": 200_000, "label": "benchmark"}
 
 
@@ -65,13 +63,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with ExitStack() as stack:
-        root = args.root or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="conda-bench-")))
-        conda_sh = conda_root(root)
-        prefix = root / "envs" / ENV_NAME
-        if not (prefix / "bin" / "papermill").exists():
-            print(f"building {prefix} (once)...")
-            build_env(prefix)
-
+        conda_sh, prefix = bench_conda(stack, args.root)
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hook-bench-")))
         notebook = write_notebook(work / "notebook.ipynb", *SMALL_NOTEBOOK)
         os.environ["AIRFLOW_CONN_JUPYTER_CONDA_DEFAULT"] = json.dumps(
@@ -90,7 +82,7 @@ def main() -> None:
             JupyterCondaHook().run_notebook(
                 input_nb=str(notebook),
                 output_nb=str(work / "hook.ipynb"),
-                conda_env=ENV_NAME,
+                conda_env=prefix.name,
                 parameters=PARAMETERS,
             )
 

@@ -24,9 +24,8 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from benchmarks.common import summary_ms, write_results
-from benchmarks.hook_overhead import ENV_NAME, SMALL_NOTEBOOK
-from devtools.conda_layout import build_env, conda_root
+from benchmarks.common import bench_conda, summary_ms, write_results
+from benchmarks.hook_overhead import SMALL_NOTEBOOK
 from devtools.notebooks import write_notebook
 
 #: One task's notebook run in a fresh interpreter: argv[1] input, argv[2] output, argv[3] HTML or "".
@@ -48,12 +47,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with ExitStack() as stack:
-        root = args.root or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="conda-bench-")))
-        conda_sh = conda_root(root)
-        prefix = root / "envs" / ENV_NAME
-        if not (prefix / "bin" / "papermill").exists():
-            print(f"building {prefix} (once)...")
-            build_env(prefix)
+        conda_sh, prefix = bench_conda(stack, args.root)
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="html-bench-")))
         notebook = write_notebook(work / "notebook.ipynb", *SMALL_NOTEBOOK)
         env = dict(
@@ -67,7 +61,7 @@ def main() -> None:
         def run(html: bool) -> float:
             output = work / ("with.ipynb" if html else "without.ipynb")
             argv = [sys.executable, "-c", ONE_RUN, str(notebook), str(output)]
-            argv += [str(output.with_suffix(".html")) if html else "", ENV_NAME]
+            argv += [str(output.with_suffix(".html")) if html else "", prefix.name]
             start = time.perf_counter()
             subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             return time.perf_counter() - start

@@ -70,10 +70,10 @@ def wait_for_port(port: int, timeout: float) -> None:
             time.sleep(0.2)
 
 
-def marked_processes(variable: str, value: str) -> list[int]:
-    """Pids of the running processes whose environment has ``variable=value``."""
+def marked_processes(variable: str, value: str) -> dict[int, str]:
+    """pid -> command line of each running (non-zombie) process whose environment has ``variable=value``."""
     entry = f"{variable}={value}".encode()
-    found = []
+    found = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
@@ -83,7 +83,7 @@ def marked_processes(variable: str, value: str) -> list[int]:
         except OSError:  # gone meanwhile, or not ours to read
             continue
         if entry in environ and cmdline:  # a zombie has an empty command line
-            found.append(int(proc.name))
+            found[int(proc.name)] = cmdline.replace(b"\0", b" ").decode(errors="replace").strip()
     return found
 
 

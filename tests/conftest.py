@@ -25,6 +25,7 @@ os.environ["AIRFLOW__JUPYTER_CONDA__ENV_CACHE_DIR"] = tempfile.mkdtemp(
 import pytest
 
 from devtools.conda_layout import build_env, conda_root, pack
+from devtools.stack import marked_processes
 
 REPO = Path(__file__).resolve().parent.parent
 ENV_NAME = "jupyter-test"
@@ -65,22 +66,11 @@ class ProcessMarker:
     """Finds the live processes started while a ``process_marker`` fixture was active."""
 
     def __init__(self, variable: str, value: str) -> None:
-        self._entry = f"{variable}={value}".encode()
+        self._variable, self._value = variable, value
 
     def processes(self) -> dict[int, str]:
         """pid -> command line of every running (non-zombie) process carrying the marker."""
-        found = {}
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                environ = (entry / "environ").read_bytes().split(b"\0")
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:  # gone meanwhile, or not ours to read
-                continue
-            if self._entry in environ and cmdline:  # a zombie has an empty command line
-                found[int(entry.name)] = cmdline.replace(b"\0", b" ").decode(errors="replace").strip()
-        return found
+        return marked_processes(self._variable, self._value)
 
     def survivors(self, grace: float = 10.0) -> dict[int, str]:
         """The marked processes still running after up to ``grace`` seconds of waiting for none."""

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import ast
+import json
+import os
+import sqlite3
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -31,3 +37,18 @@ def tar_member(
     info = tarfile.TarInfo(name)
     info.type, info.linkname, info.mode = kind, target, mode
     return info
+
+
+def airflow_dags_test(
+    dag_id: str, dag_file: Path, conf: dict[str, Any] | None = None
+) -> tuple[subprocess.CompletedProcess, dict[str, str]]:
+    """``airflow dags test DAG_ID -f DAG_FILE [-c CONF]`` in the session's Airflow home: the
+    finished command (its output is the task logs) and the state of each task of the DAG."""
+    command = [sys.executable, "-m", "airflow", "dags", "test", dag_id, "-f", str(dag_file)]
+    if conf is not None:
+        command += ["-c", json.dumps(conf)]
+    env = {**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(dag_file.parent)}
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    with sqlite3.connect(Path(os.environ["AIRFLOW_HOME"]) / "airflow.db") as db:
+        rows = db.execute("SELECT task_id, state FROM task_instance WHERE dag_id = ?", (dag_id,)).fetchall()
+    return result, dict(rows)

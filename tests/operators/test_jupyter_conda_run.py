@@ -7,9 +7,7 @@ Every run is real: papermill, the Jupyter kernel, bash and the ``conda.sh`` doub
 from __future__ import annotations
 
 import json
-import os
 import shlex
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -27,7 +25,7 @@ from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperato
 from devtools.conda_layout import conda_root
 from devtools.notebooks import tagged
 from tests.conftest import CondaInstall, ProcessMarker
-from tests.helpers import injected_parameters, write_notebook
+from tests.helpers import airflow_dags_test, injected_parameters, write_notebook
 
 RUN_ID = "manual__2026-01-02T03:04:05+00:00"
 
@@ -371,24 +369,10 @@ def test_airflow_dags_test_times_out_the_notebook_and_leaves_no_process(
         )
     )
     conf = {"an_int": 7, "a_dict": {"from": "conf"}}
-    env = {**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(dags)}
 
-    command = ["airflow", "dags", "test", "jupyter_conda_e2e", "-f", str(dag_file), "-c", json.dumps(conf)]
-    result = subprocess.run(
-        [sys.executable, "-m", *command],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result, states = airflow_dags_test("jupyter_conda_e2e", dag_file, conf)
 
     log = result.stdout + result.stderr
-    with sqlite3.connect(Path(os.environ["AIRFLOW_HOME"]) / "airflow.db") as db:
-        states = dict(
-            db.execute(
-                "SELECT task_id, state FROM task_instance WHERE dag_id = 'jupyter_conda_e2e'"
-            ).fetchall()
-        )
     assert states == {"slow": "failed", "typed": "success", "off": "skipped"}, log[-5000:]
     assert result.returncode != 0  # the DAG run failed
     # The slow notebook's kernel had started before the deadline ...
@@ -470,23 +454,10 @@ def test_airflow_dags_test_renders_html_of_a_failed_run_and_hands_results_to_a_l
             """
         )
     )
-    env = {**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(dags)}
 
-    result = subprocess.run(
-        [sys.executable, "-m", "airflow", "dags", "test", "jupyter_conda_watch", "-f", str(dag_file)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result, states = airflow_dags_test("jupyter_conda_watch", dag_file)
 
     log = result.stdout + result.stderr
-    with sqlite3.connect(Path(os.environ["AIRFLOW_HOME"]) / "airflow.db") as db:
-        states = dict(
-            db.execute(
-                "SELECT task_id, state FROM task_instance WHERE dag_id = 'jupyter_conda_watch'"
-            ).fetchall()
-        )
     assert states == {"failing": "failed", "recording": "success", "later": "success"}, log[-5000:]
     # The task log follows the cells and shows the failure; the kernel's chatter is not in it.
     for line in (
