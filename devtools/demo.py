@@ -127,15 +127,21 @@ def example_dag_ids() -> list[str]:
 
 
 def run_dag(dag_id: str, env: dict[str, str]) -> list[Path] | str:
-    """``airflow dags test DAG_ID``: the notebooks the run wrote, or why it failed."""
+    """``airflow dags test DAG_ID``: the notebooks (and their HTML) the run wrote, or why it failed."""
     started = time.time()
     print(f"\n=== airflow dags test {dag_id}", flush=True)
     result = subprocess.run([sys.executable, "-m", "airflow", "dags", "test", dag_id], env=env, check=False)
     if result.returncode != 0:
         return f"airflow dags test exited with status {result.returncode} (see its log above)"
     # The run's folder name is its run id; the notebooks written since the start are this run's.
-    written = sorted(p for p in (OUTPUT_DIR / dag_id).rglob("*.ipynb") if p.stat().st_mtime >= started)
-    return written or f"the run succeeded but wrote no notebook under {OUTPUT_DIR / dag_id}"
+    written = sorted(
+        p
+        for p in (OUTPUT_DIR / dag_id).rglob("*")
+        if p.suffix in (".ipynb", ".html") and p.stat().st_mtime >= started
+    )
+    if not any(p.suffix == ".ipynb" for p in written):
+        return f"the run succeeded but wrote no notebook under {OUTPUT_DIR / dag_id}"
+    return written
 
 
 def main() -> int:
@@ -150,7 +156,7 @@ def main() -> int:
         if isinstance(result, str):
             print(f"FAILED {dag_id}: {result}")
         else:
-            print(f"OK     {dag_id}, output notebook(s):")
+            print(f"OK     {dag_id}, output notebook(s) and their HTML:")
             print("\n".join(f"         {path}" for path in result))
     return 1 if any(isinstance(result, str) for result in results.values()) else 0
 
