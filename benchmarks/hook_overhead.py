@@ -22,18 +22,22 @@ reused.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import tempfile
-import time
-from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
 from airflow_jupyter_provider.notebook.command import PapermillCommand
 from airflow_jupyter_provider.notebook.parameters import write_parameters_file
-from benchmarks.common import bench_conda, summary_ms, write_results
+from benchmarks.common import (
+    bench_conda,
+    conda_connection,
+    interleaved,
+    print_table,
+    summary_ms,
+    write_results,
+)
 from devtools.notebooks import write_notebook
 
 TARGET_RATIO = 1.05
@@ -48,12 +52,6 @@ SMALL_NOTEBOOK = (
 )
 
 
-def timed(run: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    run()
-    return time.perf_counter() - start
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -66,9 +64,7 @@ def main() -> None:
         conda_sh, prefix = bench_conda(stack, args.root)
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hook-bench-")))
         notebook = write_notebook(work / "notebook.ipynb", *SMALL_NOTEBOOK)
-        os.environ["AIRFLOW_CONN_JUPYTER_CONDA_DEFAULT"] = json.dumps(
-            {"conn_type": "jupyter_conda", "extra": {"conda_path": str(conda_sh)}}
-        )
+        os.environ["AIRFLOW_CONN_JUPYTER_CONDA_DEFAULT"] = conda_connection(conda_sh)
         # Airflow reads its home when first imported: one of its own, so no other is touched.
         os.environ["AIRFLOW_HOME"] = str(work / "airflow")
         from airflow.sdk.log import configure_logging
@@ -101,21 +97,12 @@ def main() -> None:
                 direct_argv, stdout=direct_log, stderr=subprocess.STDOUT, env=direct_env, check=True
             )
 
-        hook_run()  # warm-up, not measured
-        direct_run()
-        times: dict[str, list[float]] = {"hook": [], "direct": []}
-        for round_ in range(args.runs):
-            order = [("hook", hook_run), ("direct", direct_run)]
-            for name, run in order if round_ % 2 == 0 else reversed(order):
-                times[name].append(timed(run))
+        times = interleaved(args.runs, {"hook": hook_run, "direct": direct_run})
 
     hook, direct = summary_ms(times["hook"]), summary_ms(times["direct"])
     ratio = hook["median_ms"] / direct["median_ms"]
     ratio_min = hook["min_ms"] / direct["min_ms"]
-    print(f"\n{'run':<8} {'median':>10} {'min':>10} {'max':>10}   ({args.runs} runs each)")
-    for name, figures in (("hook", hook), ("direct", direct)):
-        seconds = [figures[key] / 1000 for key in ("median_ms", "min_ms", "max_ms")]
-        print(f"{name:<8} " + " ".join(f"{value:>9.2f}s" for value in seconds))
+    print_table("run", {"hook": hook, "direct": direct}, args.runs)
     verdict = "met" if ratio <= TARGET_RATIO else "MISSED"
     print(f"\nhook / direct = {ratio:.3f} (medians), target <= {TARGET_RATIO}: {verdict}")
     print(f"hook / direct = {ratio_min:.3f} (minimums)")

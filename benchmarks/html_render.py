@@ -15,16 +15,22 @@ ipykernel) is built in a temporary folder and removed; with it, it is built ther
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
-import time
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 
-from benchmarks.common import bench_conda, summary_ms, write_results
+from benchmarks.common import (
+    bench_conda,
+    conda_connection,
+    interleaved,
+    print_table,
+    summary_ms,
+    write_results,
+)
 from benchmarks.hook_overhead import SMALL_NOTEBOOK
 from devtools.notebooks import write_notebook
 
@@ -53,33 +59,21 @@ def main() -> None:
         env = dict(
             os.environ,
             AIRFLOW_HOME=str(work / "airflow"),
-            AIRFLOW_CONN_JUPYTER_CONDA_DEFAULT=json.dumps(
-                {"conn_type": "jupyter_conda", "extra": {"conda_path": str(conda_sh)}}
-            ),
+            AIRFLOW_CONN_JUPYTER_CONDA_DEFAULT=conda_connection(conda_sh),
         )
 
-        def run(html: bool) -> float:
+        def run(html: bool) -> None:
             output = work / ("with.ipynb" if html else "without.ipynb")
             argv = [sys.executable, "-c", ONE_RUN, str(notebook), str(output)]
             argv += [str(output.with_suffix(".html")) if html else "", prefix.name]
-            start = time.perf_counter()
             subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            return time.perf_counter() - start
 
-        run(True), run(False)  # warm-up, not measured
-        times: dict[str, list[float]] = {"with_html": [], "without_html": []}
-        for round_ in range(args.runs):
-            order = [("with_html", True), ("without_html", False)]
-            for name, html in order if round_ % 2 == 0 else reversed(order):
-                times[name].append(run(html))
+        times = interleaved(args.runs, {"with_html": partial(run, True), "without_html": partial(run, False)})
 
     with_html, without_html = summary_ms(times["with_html"]), summary_ms(times["without_html"])
     ratio = with_html["median_ms"] / without_html["median_ms"]
     extra_s = (with_html["median_ms"] - without_html["median_ms"]) / 1000
-    print(f"\n{'task':<14} {'median':>10} {'min':>10} {'max':>10}   ({args.runs} runs each)")
-    for name, figures in (("with HTML", with_html), ("without HTML", without_html)):
-        seconds = [figures[key] / 1000 for key in ("median_ms", "min_ms", "max_ms")]
-        print(f"{name:<14} " + " ".join(f"{value:>9.2f}s" for value in seconds))
+    print_table("task", {"with HTML": with_html, "without HTML": without_html}, args.runs)
     print(f"\nwith / without = {ratio:.3f} (medians): {extra_s:+.2f} s per task")
     path = write_results(
         "html_render",

@@ -45,7 +45,7 @@ from pathlib import Path
 from airflow_jupyter_provider.environments.archive import unpack
 from airflow_jupyter_provider.environments.cache import EnvironmentCache
 from airflow_jupyter_provider.environments.sources import HttpArchive, LocalArchive
-from benchmarks.common import summary_ms, write_results
+from benchmarks.common import summary_ms, timed, write_results
 from devtools.conda_layout import build_env, pack
 from devtools.notebooks import write_notebook
 
@@ -103,12 +103,6 @@ def tree_size(folder: Path) -> tuple[int, int, int]:
             st = os.lstat(os.path.join(directory, name))
             inodes[st.st_ino] = (st.st_size, st.st_blocks * 512)
     return sum(s for s, _ in inodes.values()), sum(b for _, b in inodes.values()), len(inodes)
-
-
-def timed(action) -> float:
-    started = time.perf_counter()
-    action()
-    return time.perf_counter() - started
 
 
 def activate(cache: EnvironmentCache, source) -> None:
