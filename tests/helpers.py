@@ -19,6 +19,22 @@ from devtools.notebooks import write_notebook
 __all__ = ["injected_parameters", "tar_member", "write_notebook"]
 
 
+#: One parameter of every JSON type.
+TYPED_PARAMETERS: dict[str, Any] = {
+    "an_int": 42,
+    "a_float": 2.5,
+    "a_bool": True,
+    "a_none": None,
+    "a_list": [1, "two", 3.5, None, False],
+    "a_dict": {"key": [1, 2], "nested": {"deep": None, "flag": False}},
+    "a_str": "hello world",
+}
+#: The notebook's defaults have other types, so a value that arrived as text would show.
+TYPED_DEFAULTS = (
+    'an_int = 0\na_float = 0.0\na_bool = False\na_none = "x"\na_list = []\na_dict = {}\na_str = ""'
+)
+
+
 def injected_parameters(output_nb: Path) -> dict:
     """The values papermill injected into ``output_nb``, read back as Python literals."""
     notebook = nbformat.read(output_nb, as_version=4)

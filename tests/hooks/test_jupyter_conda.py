@@ -28,24 +28,10 @@ from structlog.testing import capture_logs
 from airflow_jupyter_provider.hooks.jupyter_conda import JupyterCondaHook
 from devtools.conda_layout import build_env, conda_root, pack
 from tests.conftest import CondaInstall, ProcessMarker
-from tests.helpers import injected_parameters, write_notebook
+from tests.helpers import TYPED_DEFAULTS, TYPED_PARAMETERS, injected_parameters, write_notebook
 
 CONN_ENV_VAR = "AIRFLOW_CONN_JUPYTER_CONDA_DEFAULT"
 
-#: One parameter of every JSON type.
-TYPED_PARAMETERS: dict[str, Any] = {
-    "an_int": 42,
-    "a_float": 2.5,
-    "a_bool": True,
-    "a_none": None,
-    "a_list": [1, "two", 3.5, None, False],
-    "a_dict": {"key": [1, 2], "nested": {"deep": None, "flag": False}},
-    "a_str": "hello world",
-}
-#: The notebook's defaults have other types, so a value that arrived as text would show.
-TYPED_DEFAULTS = (
-    'an_int = 0\na_float = 0.0\na_bool = False\na_none = "x"\na_list = []\na_dict = {}\na_str = ""'
-)
 KERNEL_REPORT = (
     "import json, os, sys\n"
     "names = ['an_int', 'a_float', 'a_bool', 'a_none', 'a_list', 'a_dict', 'a_str']\n"

@@ -25,7 +25,13 @@ from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperato
 from devtools.conda_layout import conda_root
 from devtools.notebooks import tagged
 from tests.conftest import CondaInstall, ProcessMarker
-from tests.helpers import airflow_dags_test, injected_parameters, write_notebook
+from tests.helpers import (
+    TYPED_DEFAULTS,
+    TYPED_PARAMETERS,
+    airflow_dags_test,
+    injected_parameters,
+    write_notebook,
+)
 
 RUN_ID = "manual__2026-01-02T03:04:05+00:00"
 
@@ -41,19 +47,6 @@ KERNEL_REPORT = (
     "import json, os, sys\n"
     "print('REPORT', json.dumps({'conda_prefix': os.environ.get('CONDA_PREFIX'),\n"
     "    'conda_default_env': os.environ.get('CONDA_DEFAULT_ENV'), 'cwd': os.getcwd()}))"
-)
-
-TYPED_PARAMS: dict[str, Any] = {
-    "an_int": 42,
-    "a_float": 2.5,
-    "a_bool": True,
-    "a_none": None,
-    "a_list": [1, "two", 3.5, None, False],
-    "a_dict": {"key": [1, 2], "nested": {"deep": None}},
-    "a_str": "hello",
-}
-TYPED_DEFAULTS = (
-    'an_int = 0\na_float = 0.0\na_bool = False\na_none = "x"\na_list = []\na_dict = {}\na_str = ""'
 )
 
 
@@ -251,7 +244,7 @@ def test_templated_fields_render_typed_params_and_paths_resolve_from_the_dag_fol
         "kernel_name": "python3",
         "options": "--inject-paths",
     }
-    with dag_in(dag_folder, "typed", params=TYPED_PARAMS, user_defined_macros=macros):
+    with dag_in(dag_folder, "typed", params=TYPED_PARAMETERS, user_defined_macros=macros):
         op = JupyterCondaOperator(
             task_id="typed",
             input_nb="notebooks/{{ notebook }}.ipynb",
@@ -272,7 +265,7 @@ def test_templated_fields_render_typed_params_and_paths_resolve_from_the_dag_fol
     # --inject-paths came through `others`: papermill was given the resolved locations.
     assert injected.pop("PAPERMILL_INPUT_PATH") == str(dag_folder / "notebooks" / "report.ipynb")
     assert injected.pop("PAPERMILL_OUTPUT_PATH") == str(output)
-    assert typed_json(injected) == typed_json({**TYPED_PARAMS, **conf})
+    assert typed_json(injected) == typed_json({**TYPED_PARAMETERS, **conf})
     report = kernel_report(output)
     assert report["conda_prefix"] == str(dag_folder / "envs" / "jt")
     assert report["cwd"] == str(dag_folder / "notebooks")
@@ -351,7 +344,7 @@ def test_airflow_dags_test_times_out_the_notebook_and_leaves_no_process(
             from airflow.sdk import DAG
             from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator
 
-            with DAG("jupyter_conda_e2e", schedule=None, params={TYPED_PARAMS!r}):
+            with DAG("jupyter_conda_e2e", schedule=None, params={TYPED_PARAMETERS!r}):
                 JupyterCondaOperator(
                     task_id="slow", input_nb={str(slow)!r}, output_nb="out/slow.ipynb",
                     conda_env={conda_connection.env_name!r}, parameters={{"pids": {str(pids)!r}}},
@@ -387,7 +380,7 @@ def test_airflow_dags_test_times_out_the_notebook_and_leaves_no_process(
     assert [output.get("text") for output in slow_cells[2].outputs] == ["before the sleep\n"]
     # Typed values from params and the trigger conf; the relative output path from the DAG folder.
     injected = injected_parameters(dags / "out" / "typed.ipynb")
-    assert typed_json(injected) == typed_json({**TYPED_PARAMS, **conf})
+    assert typed_json(injected) == typed_json({**TYPED_PARAMETERS, **conf})
     assert "run_flag is FORBIDDEN" in log
     assert not (dags / "out" / "off.ipynb").exists()
 
