@@ -207,8 +207,7 @@ class AirflowStack:
         log = self.home / f"{name}.log"
         deadline = time.monotonic() + timeout
         while " ready." not in log.read_text(errors="replace"):
-            if exited := self.exited():
-                raise self._fail(f"{', '.join(c.name for c in exited)} stopped while starting")
+            self._raise_if_exited("while starting")
             if time.monotonic() > deadline:
                 raise self._fail(f"Celery worker {name} was not ready after {timeout:.0f} s")
             time.sleep(0.5)
@@ -284,6 +283,11 @@ class AirflowStack:
     def _fail(self, message: str) -> StackError:
         return StackError(f"{message}\n{self.log_tails()}")
 
+    def _raise_if_exited(self, during: str) -> None:
+        """Fail, with the logs' ends, if a component is no longer running."""
+        if exited := self.exited():
+            raise self._fail(f"{', '.join(c.name for c in exited)} stopped {during}")
+
     def _migrate(self) -> None:
         result = subprocess.run(
             [sys.executable, "-m", "airflow", "db", "migrate"],
@@ -301,8 +305,7 @@ class AirflowStack:
         deadline = time.monotonic() + timeout
         health: Any = None
         while time.monotonic() < deadline:
-            if exited := self.exited():
-                raise self._fail(f"{', '.join(c.name for c in exited)} stopped while starting")
+            self._raise_if_exited("while starting")
             try:
                 health = httpx.get(f"{self.base_url}/api/v2/monitor/health", timeout=5).json()
             except (httpx.HTTPError, ValueError):
@@ -374,8 +377,7 @@ class AirflowStack:
             state = self.rest("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
             if state in FINAL_RUN_STATES:
                 return state
-            if exited := self.exited():
-                raise self._fail(f"{', '.join(c.name for c in exited)} stopped during run {run_id}")
+            self._raise_if_exited(f"during run {run_id}")
             time.sleep(1)
         raise self._fail(
             f"run {run_id} of {dag_id} still {state} after {timeout:.0f} s; "
