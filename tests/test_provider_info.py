@@ -14,9 +14,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from airflow.sdk.exceptions import AirflowNotFoundException
 
 from airflow_jupyter_provider import DEFAULT_CONDA_PATH, __version__
+from airflow_jupyter_provider.compat import AirflowNotFoundException
 from airflow_jupyter_provider.hooks.jupyter_conda import JupyterCondaHook
 
 HOOK_CLASS = "airflow_jupyter_provider.hooks.jupyter_conda.JupyterCondaHook"

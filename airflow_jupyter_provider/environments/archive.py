@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import os
 import stat
-import tarfile
+import sys
 import zipfile
 from pathlib import Path
+
+if sys.version_info >= (3, 12):
+    import tarfile
+else:
+    # Extraction filters reached 3.10 and 3.11 in point releases (3.10.12, 3.11.4), so Debian 12's
+    # 3.11.2 has none: the backport is the newer standard-library tarfile, filters included.
+    from backports import tarfile
 
 #: Suffix -> how to open it. Matched case-insensitively, longest suffix first.
 ARCHIVE_FORMATS: dict[str, str] = {

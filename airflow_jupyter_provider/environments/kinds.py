@@ -124,6 +124,14 @@ class PackedEnvironment:
             raise CondaEnvError(f"conda_env: {err}", retryable=err.retryable) from err
         except (ArchiveError, CacheDirError, ValueError) as err:
             raise CondaEnvError(f"conda_env: {err}") from err
+        except Exception as err:
+            # Only a source may answer differently next time; a bug of ours or a capability this
+            # worker lacks fails the same way on every try, so it must not wait through retries.
+            raise CondaEnvError(
+                f"conda_env: preparing {self.source.location} failed with {type(err).__name__}: {err}. "
+                "This is a fault of the worker's setup or of airflow-jupyter-provider, not of the "
+                "archive, and a retry would fail the same way: please report it with this log"
+            ) from err
         return ["packed", str(prefix)]
 
 

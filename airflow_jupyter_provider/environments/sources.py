@@ -200,7 +200,7 @@ class HttpArchive(_UrlArchive):
                 "pip install apache-airflow-providers-http",
                 retryable=False,
             ) from err
-        from airflow.sdk.exceptions import AirflowNotFoundException
+        from airflow_jupyter_provider.compat import AirflowNotFoundException
 
         try:
             return HttpHook(method="GET", http_conn_id=self.conn_id).get_conn()
@@ -235,7 +235,8 @@ class StorageArchive(_UrlArchive):
 
     def _filesystem(self) -> tuple[Any, str]:
         from airflow.sdk import ObjectStoragePath
-        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        from airflow_jupyter_provider.compat import AirflowNotFoundException
 
         try:
             path = ObjectStoragePath(self.url, conn_id=self.conn_id)

@@ -12,13 +12,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowNotFoundException
 
 from airflow_jupyter_provider import (
     CONFIG_SECTION,
     DEFAULT_CONDA_PATH,
     DEFAULT_ENV_CACHE_DIR,
     DEFAULT_ENV_CACHE_MAX_SIZE_MB,
+)
+from airflow_jupyter_provider.compat import (
+    AirflowException,
+    AirflowFailException,
+    AirflowNotFoundException,
+    airflow_conf,
 )
 from airflow_jupyter_provider.environments import CondaEnvError, ResolveOptions, resolve_environment
 from airflow_jupyter_provider.execution.cgroups import (
@@ -94,7 +99,7 @@ class JupyterCondaHook(BaseHook):
     @cached_property
     def env_cache(self) -> EnvironmentCache:
         """This worker's cache of unpacked packed environments."""
-        from airflow.sdk import conf
+        conf = airflow_conf()
 
         from airflow_jupyter_provider.environments.cache import EnvironmentCache
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowSkipException
 
 from airflow_jupyter_provider import OUTPUT_HTML_XCOM_KEY
+from airflow_jupyter_provider.compat import AirflowSkipException
 from airflow_jupyter_provider.environments import CondaEnvError, ResolveOptions, resolve_environment
 from airflow_jupyter_provider.execution.limits import Limit, requested_limits
 from airflow_jupyter_provider.locations import is_local

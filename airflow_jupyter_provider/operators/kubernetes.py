@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from airflow_jupyter_provider.compat import airflow_conf
 from airflow_jupyter_provider.execution.limits import Limit
 
 KUBERNETES_EXECUTOR = "KubernetesExecutor"
@@ -44,7 +45,7 @@ def runs_on_kubernetes(task_executor: str | None) -> bool:
 
     A task's ``executor`` may name an ``[core] executor`` entry by alias, by name or by path.
     """
-    from airflow.sdk import conf
+    conf = airflow_conf()
 
     entries = [
         entry.strip() for entry in conf.get("core", "executor", fallback="").split(",") if entry.strip()

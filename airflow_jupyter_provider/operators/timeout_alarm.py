@@ -15,7 +15,7 @@ from logging import Logger
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.exceptions import AirflowTaskTimeout
+from airflow_jupyter_provider.compat import AirflowTaskTimeout
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlsplit
 
+from airflow_jupyter_provider.compat import airflow_conf
+
 #: Where the API server mounts the plugin's app (not one of Airflow's reserved prefixes).
 URL_PREFIX = "/jupyter-conda"
 #: The tab's route on the task instance page: ``.../tasks/<task_id>/plugin/<VIEW_ROUTE>``.
@@ -17,7 +19,7 @@ VIEW_ROUTE = "jupyter-notebook"
 
 def base_url() -> str:
     """``[api] base_url`` without its trailing slash; empty when unset (the UI is served at ``/``)."""
-    from airflow.sdk.configuration import conf
+    conf = airflow_conf()
 
     return (conf.get("api", "base_url", fallback="") or "").rstrip("/")
 

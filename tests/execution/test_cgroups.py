@@ -18,6 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from airflow_jupyter_provider.compat import airflow_conf
 from airflow_jupyter_provider.execution.cgroups import (
     CgroupSettings,
     LimitsUnavailable,
@@ -159,7 +160,7 @@ def test_settings_default_to_the_system_mount_the_workers_own_group_and_failing(
 
 def test_the_options_and_their_defaults_are_declared_to_airflow():
     """Airflow knows them from the provider's info: no fallback is given here."""
-    from airflow.sdk import conf
+    conf = airflow_conf()
 
     declared = {name: conf.get("jupyter_conda", name) for name in ("cgroup_mount", "cgroup_parent")}
     assert declared == {"cgroup_mount": "/sys/fs/cgroup", "cgroup_parent": ""}

@@ -22,9 +22,9 @@ from typing import Any
 
 import nbformat
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from structlog.testing import capture_logs
 
+from airflow_jupyter_provider.compat import AirflowException, AirflowFailException
 from airflow_jupyter_provider.hooks.jupyter_conda import JupyterCondaHook
 from devtools.conda_layout import build_env, conda_root, pack
 from tests.conftest import CondaInstall, ProcessMarker
@@ -702,6 +702,35 @@ def test_missing_archive_may_be_retried(no_connection: None, typed_notebook: Pat
 
     assert not isinstance(caught.value, AirflowFailException)
     assert f"no archive at '{archive}'" in str(caught.value)
+
+
+def test_fault_of_the_worker_while_unpacking_fails_without_retry(
+    no_connection: None,
+    bare_archives: dict[str, Path],
+    typed_notebook: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An unpacker that breaks as Python 3.11.2's tarfile did (no extraction filters) fails at once."""
+    from airflow_jupyter_provider.environments import archive as archive_module
+
+    def extractall_without_filters(self: Any, path: str = ".", members: Any = None, **kwargs: Any) -> None:
+        if "filter" in kwargs:
+            raise TypeError("TarFile.extractall() got an unexpected keyword argument 'filter'")
+
+    monkeypatch.setattr(archive_module.tarfile.TarFile, "extractall", extractall_without_filters)
+    monkeypatch.setenv("AIRFLOW__JUPYTER_CONDA__ENV_CACHE_DIR", str(tmp_path / "cache"))
+    archive = bare_archives[".tar.gz"]
+
+    with pytest.raises(AirflowFailException) as caught:
+        JupyterCondaHook().run_notebook(
+            input_nb=str(typed_notebook), output_nb=str(tmp_path / "out.ipynb"), conda_env=str(archive)
+        )
+
+    message = str(caught.value)
+    assert f"preparing {archive} failed with TypeError: TarFile.extractall()" in message
+    assert "a retry would fail the same way" in message
+    assert not (tmp_path / "out.ipynb").exists()
 
 
 def test_parameter_name_that_is_not_an_identifier_is_refused_before_anything_runs(

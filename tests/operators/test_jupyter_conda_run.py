@@ -18,9 +18,9 @@ import nbformat
 import pytest
 from airflow.sdk import DAG
 from airflow.sdk.definitions.param import process_params
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from structlog.testing import capture_logs
 
+from airflow_jupyter_provider.compat import AirflowFailException, AirflowSkipException
 from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator
 from devtools.conda_layout import conda_root
 from devtools.notebooks import tagged

@@ -23,9 +23,9 @@ from typing import Any
 import nbformat
 import psutil
 import pytest
-from airflow.sdk.exceptions import AirflowException
 from structlog.testing import capture_logs
 
+from airflow_jupyter_provider.compat import AirflowException
 from airflow_jupyter_provider.execution.limits import requested_limits
 from airflow_jupyter_provider.hooks.jupyter_conda import JupyterCondaHook
 from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator
@@ -194,7 +194,7 @@ READ_ONLY_RUNS = textwrap.dedent(
     """
     import json, os, sys
     from structlog.testing import capture_logs
-    from airflow.sdk.exceptions import AirflowFailException
+    from airflow_jupyter_provider.compat import AirflowFailException
     from airflow_jupyter_provider.execution.limits import requested_limits
     from airflow_jupyter_provider.hooks.jupyter_conda import JupyterCondaHook
 

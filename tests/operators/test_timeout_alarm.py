@@ -14,8 +14,8 @@ from datetime import timedelta
 
 import pytest
 from airflow.sdk import BaseNotifier
-from airflow.sdk.exceptions import AirflowTaskTimeout
 
+from airflow_jupyter_provider.compat import AirflowTaskTimeout
 from airflow_jupyter_provider.operators.timeout_alarm import TimeoutAlarm
 
 CONTEXT = {"task_instance_key_str": "dag__task__20260102", "params": {"who": "on-call"}}

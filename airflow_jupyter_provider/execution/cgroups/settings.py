@@ -16,6 +16,7 @@ from airflow_jupyter_provider import (
     DEFAULT_CGROUP_PARENT,
     DEFAULT_UNENFORCEABLE_LIMITS,
 )
+from airflow_jupyter_provider.compat import airflow_conf
 
 #: unenforceable_limits values: fail the task (a limit is never dropped silently), or warn and run.
 UNENFORCEABLE_POLICIES = ("fail", "warn")
@@ -36,7 +37,7 @@ class CgroupSettings:
 
     @classmethod
     def from_airflow_config(cls) -> CgroupSettings:
-        from airflow.sdk import conf
+        conf = airflow_conf()
 
         policy = conf.get(CONFIG_SECTION, "unenforceable_limits", fallback=DEFAULT_UNENFORCEABLE_LIMITS)
         if policy.strip().lower() not in UNENFORCEABLE_POLICIES:
