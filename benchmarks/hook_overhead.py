@@ -1,4 +1,4 @@
-"""Overhead of JupyterCondaHook.run_notebook over running the same papermill command by hand.
+"""Overhead of JupyterCondaHook.run over running the same papermill command by hand.
 
 Around papermill the hook adds a temporary folder, the parameters file, ``bash`` sourcing
 ``conda.sh`` and activating the environment, a session of its own, and every output line read
@@ -28,8 +28,8 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from airflow_jupyter_provider.notebook.command import PapermillCommand
-from airflow_jupyter_provider.notebook.parameters import write_parameters_file
+from airflow_jupyter_provider.run.papermill_args import PapermillCommand
+from airflow_jupyter_provider.run.parameters import write_parameters_file
 from benchmarks.common import (
     bench_conda,
     conda_connection,
@@ -70,17 +70,19 @@ def main() -> None:
         from airflow.sdk.log import configure_logging
 
         from airflow_jupyter_provider.hooks.jupyter_conda import JupyterCondaHook
+        from airflow_jupyter_provider.run.request import NotebookRun
 
         configure_logging(json_output=True, output=stack.enter_context(open(work / "hook.log", "wb")))
         direct_log = stack.enter_context(open(work / "direct.log", "w"))
 
         def hook_run() -> None:
-            JupyterCondaHook().run_notebook(
+            run = NotebookRun.create(
                 input_nb=str(notebook),
                 output_nb=str(work / "hook.ipynb"),
                 conda_env=prefix.name,
                 parameters=PARAMETERS,
             )
+            JupyterCondaHook().run(run)
 
         # The hook's argument vector: its PapermillCommand, with the kernel started in the notebook's folder.
         command = PapermillCommand(

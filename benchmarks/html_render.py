@@ -1,7 +1,7 @@
 """What ``output_html`` costs a task: one notebook run with the HTML rendered, and one without.
 
 Each sample is a fresh interpreter, as a task process is, that runs
-``JupyterCondaHook.run_notebook`` once, so the figure includes importing nbconvert (which a
+``JupyterCondaHook.run`` once, so the figure includes importing nbconvert (which a
 long-lived process would pay once). The runs alternate, and which one goes first flips every
 round; one unmeasured run of each warms the caches. Figures: the median wall time of each, the
 ratio with / without, and the extra seconds per task.
@@ -38,9 +38,10 @@ from devtools.notebooks import write_notebook
 ONE_RUN = """
 import sys
 from airflow_jupyter_provider.hooks.jupyter_conda import JupyterCondaHook
-JupyterCondaHook().run_notebook(
+from airflow_jupyter_provider.run.request import NotebookRun
+JupyterCondaHook().run(NotebookRun.create(
     input_nb=sys.argv[1], output_nb=sys.argv[2], conda_env=sys.argv[4], output_html=sys.argv[3] or None
-)
+))
 """
 
 

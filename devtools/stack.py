@@ -32,6 +32,8 @@ from typing import Any
 
 import httpx
 
+from devtools.processes import marked_processes
+
 #: Variable every process of a stack carries, with the stack's own id as value.
 MARKER_VARIABLE = "AIRFLOW_STACK_ID"
 FINAL_RUN_STATES = ("success", "failed")
@@ -68,23 +70,6 @@ def wait_for_port(port: int, timeout: float) -> None:
             if time.monotonic() > deadline:
                 raise StackError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f} s") from None
             time.sleep(0.2)
-
-
-def marked_processes(variable: str, value: str) -> dict[int, str]:
-    """pid -> command line of each running (non-zombie) process whose environment has ``variable=value``."""
-    entry = f"{variable}={value}".encode()
-    found = {}
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            environ = (proc / "environ").read_bytes().split(b"\0")
-            cmdline = (proc / "cmdline").read_bytes()
-        except OSError:  # gone meanwhile, or not ours to read
-            continue
-        if entry in environ and cmdline:  # a zombie has an empty command line
-            found[int(proc.name)] = cmdline.replace(b"\0", b" ").decode(errors="replace").strip()
-    return found
 
 
 class AirflowStack:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 # Airflow reads its home when first imported: give this run its own before anything does.
@@ -25,18 +24,9 @@ os.environ["AIRFLOW__JUPYTER_CONDA__ENV_CACHE_DIR"] = tempfile.mkdtemp(
 import pytest
 
 from devtools.conda_layout import build_env, conda_root, pack
-from devtools.stack import marked_processes
+from tests.helpers import CondaInstall, ProcessMarker
 
-REPO = Path(__file__).resolve().parent.parent
 ENV_NAME = "jupyter-test"
-
-
-@dataclass(frozen=True)
-class CondaInstall:
-    root: Path
-    conda_sh: Path
-    env_name: str
-    prefix: Path
 
 
 @pytest.fixture(scope="session")
@@ -62,26 +52,6 @@ def conda_connection(conda_install: CondaInstall, monkeypatch: pytest.MonkeyPatc
     return conda_install
 
 
-class ProcessMarker:
-    """Finds the live processes started while a ``process_marker`` fixture was active."""
-
-    def __init__(self, variable: str, value: str) -> None:
-        self._variable, self._value = variable, value
-
-    def processes(self) -> dict[int, str]:
-        """pid -> command line of every running (non-zombie) process carrying the marker."""
-        return marked_processes(self._variable, self._value)
-
-    def survivors(self, grace: float = 10.0) -> dict[int, str]:
-        """The marked processes still running after up to ``grace`` seconds of waiting for none."""
-        import time
-
-        deadline = time.monotonic() + grace
-        while (found := self.processes()) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        return found
-
-
 @pytest.fixture
 def process_marker(monkeypatch: pytest.MonkeyPatch) -> ProcessMarker:
     """Tag every process the test starts through an environment variable, so /proc tells which live on.
@@ -94,3 +64,17 @@ def process_marker(monkeypatch: pytest.MonkeyPatch) -> ProcessMarker:
     variable, value = "JUPYTER_CONDA_TEST_RUN", uuid.uuid4().hex
     monkeypatch.setenv(variable, value)
     return ProcessMarker(variable, value)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "requires_root: creates cgroups or mounts; skipped unless run as root")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Skip the tests marked requires_root when not root; the others in their files still run."""
+    if os.geteuid() == 0:
+        return
+    skip = pytest.mark.skip(reason="creates cgroups or mounts: run as root")
+    for item in items:
+        if item.get_closest_marker("requires_root"):
+            item.add_marker(skip)

@@ -9,12 +9,24 @@ import sqlite3
 import subprocess
 import sys
 import tarfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import nbformat
+from airflow.sdk import DAG
+from airflow.sdk.definitions.param import process_params
 
+from airflow_jupyter_provider.exceptions import InvalidRunError, to_airflow
+from airflow_jupyter_provider.hooks.jupyter_conda import JupyterCondaHook
+from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator
+from airflow_jupyter_provider.run.outcome import RunResult
+from airflow_jupyter_provider.run.request import NotebookRun
 from devtools.notebooks import write_notebook
+from devtools.processes import marked_processes
 
 __all__ = ["injected_parameters", "tar_member", "write_notebook"]
 
@@ -68,3 +80,116 @@ def airflow_dags_test(
     with sqlite3.connect(Path(os.environ["AIRFLOW_HOME"]) / "airflow.db") as db:
         rows = db.execute("SELECT task_id, state FROM task_instance WHERE dag_id = ?", (dag_id,)).fetchall()
     return result, dict(rows)
+
+
+def run_notebook(
+    hook: JupyterCondaHook,
+    *,
+    execution_timeout: int | None = None,
+    start_timeout: int | None = None,
+    **arguments: Any,
+) -> RunResult:
+    """``hook.run`` of the NotebookRun these arguments make, as the operator makes it after
+    rendering: a value that breaks a rule fails without retry."""
+    try:
+        run = NotebookRun.create(
+            jupyter_execution_timeout=execution_timeout, jupyter_start_timeout=start_timeout, **arguments
+        )
+    except InvalidRunError as err:
+        raise to_airflow(err) from err
+    return hook.run(run)
+
+
+class HookRun(threading.Thread):
+    """:func:`run_notebook` in a thread of its own; keeps the output notebook or the exception."""
+
+    def __init__(self, hook: JupyterCondaHook, **kwargs: Any) -> None:
+        super().__init__(daemon=True)
+        self.hook, self.kwargs = hook, kwargs
+        self.result: str | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.result = run_notebook(self.hook, **self.kwargs).output_nb
+        except BaseException as err:
+            self.error = err
+
+
+def messages(logs: list[dict[str, Any]]) -> list[str]:
+    """The log lines as the task log shows them (structlog entries captured by capture_logs)."""
+    return [str(entry.get("event")) for entry in logs]
+
+
+def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+#: The run id of the context :func:`run_task` makes.
+RUN_ID = "manual__2026-01-02T03:04:05+00:00"
+
+
+def run_task(op: JupyterCondaOperator, conf: dict[str, Any] | None = None) -> Any:
+    """Render ``op``'s templates from a context like the task runner's, then execute it."""
+    dag = op.dag
+    context: Any = {
+        "dag": dag,
+        "task": op,
+        "run_id": RUN_ID,
+        # How the task runner merges DAG params, task params and the trigger form's conf.
+        "params": process_params(dag, op, conf, suppress_exception=False),
+    }
+    op.render_template_fields(context)
+    return op.execute(context)
+
+
+def dag_in(folder: Path, dag_id: str, **kwargs: Any) -> DAG:
+    """A DAG whose file is in ``folder`` (the operator resolves relative paths from there)."""
+    dag = DAG(dag_id, schedule=None, **kwargs)
+    dag.fileloc = str(folder / f"{dag_id}.py")
+    return dag
+
+
+#: A cell that starts a daemon the way a careless notebook does: in a session of its own, its
+#: parent gone at once, so it belongs to no process tree of the run; its pid goes to a file.
+DAEMON_CELL = (
+    "import subprocess\n"
+    "subprocess.run(['setsid', 'sh', '-c', 'sleep 300 </dev/null >/dev/null 2>&1 & echo $! > \"$1\"',\n"
+    "                'sh', daemon_pid_file], check=True)"
+)
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class CondaInstall:
+    root: Path
+    conda_sh: Path
+    env_name: str
+    prefix: Path
+
+
+class ProcessMarker:
+    """Finds the live processes started while a ``process_marker`` fixture was active."""
+
+    def __init__(self, variable: str, value: str) -> None:
+        self._variable, self._value = variable, value
+
+    def processes(self) -> dict[int, str]:
+        """pid -> command line of every running (non-zombie) process carrying the marker."""
+        return marked_processes(self._variable, self._value)
+
+    def survivors(self, grace: float = 10.0) -> dict[int, str]:
+        """The marked processes still running after up to ``grace`` seconds of waiting for none."""
+        import time
+
+        deadline = time.monotonic() + grace
+        while (found := self.processes()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return found

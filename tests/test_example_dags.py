@@ -21,8 +21,7 @@ from airflow.dag_processing.dagbag import DagBag
 
 from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator
 from devtools.conda_layout import conda_root
-from tests.conftest import REPO, CondaInstall
-from tests.helpers import injected_parameters
+from tests.helpers import REPO, CondaInstall, injected_parameters
 
 EXAMPLE_DAGS = REPO / "example_dags"
 NAMED_ENV = "jupyter-demo"

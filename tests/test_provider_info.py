@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from airflow_jupyter_provider import DEFAULT_CONDA_PATH, __version__
+from airflow_jupyter_provider import __version__
 from airflow_jupyter_provider.compat import AirflowNotFoundException
+from airflow_jupyter_provider.config import DEFAULT_CONDA_PATH
 from airflow_jupyter_provider.hooks.jupyter_conda import JupyterCondaHook
 
 HOOK_CLASS = "airflow_jupyter_provider.hooks.jupyter_conda.JupyterCondaHook"
@@ -97,21 +98,21 @@ def test_connection_form_the_ui_receives() -> None:
 def test_hook_reads_conda_path_from_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_JUPYTER_CONDA_DEFAULT", connection_json("/env/etc/profile.d/conda.sh"))
     monkeypatch.setenv("AIRFLOW_CONN_OTHER_CONDA", connection_json("/other/etc/profile.d/conda.sh"))
-    assert JupyterCondaHook().conda_path == "/env/etc/profile.d/conda.sh"
-    assert JupyterCondaHook("other_conda").conda_path == "/other/etc/profile.d/conda.sh"
+    assert JupyterCondaHook().settings.conda_path == "/env/etc/profile.d/conda.sh"
+    assert JupyterCondaHook("other_conda").settings.conda_path == "/other/etc/profile.d/conda.sh"
 
 
 def test_hook_falls_back_to_the_default_conda_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AIRFLOW_CONN_JUPYTER_CONDA_DEFAULT", raising=False)
-    assert JupyterCondaHook().conda_path == DEFAULT_CONDA_PATH
+    assert JupyterCondaHook().settings.conda_path == DEFAULT_CONDA_PATH
     monkeypatch.setenv("AIRFLOW_CONN_JUPYTER_CONDA_DEFAULT", connection_json(None))
-    assert JupyterCondaHook().conda_path == DEFAULT_CONDA_PATH
+    assert JupyterCondaHook().settings.conda_path == DEFAULT_CONDA_PATH
 
 
 def test_hook_refuses_a_missing_connection_it_was_given(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AIRFLOW_CONN_NO_SUCH_CONNECTION", raising=False)
     with pytest.raises(AirflowNotFoundException, match="no_such_connection"):
-        _ = JupyterCondaHook("no_such_connection").conda_path
+        _ = JupyterCondaHook("no_such_connection").settings.conda_path
 
 
 PROBE_DAG = """
@@ -130,7 +131,7 @@ def probe_jupyter_conda_connection():
         found = {}
         for conn_id in ("conda_from_db", "conda_from_env", "jupyter_conda_default", "no_such_connection"):
             try:
-                found[conn_id] = JupyterCondaHook(conn_id).conda_path
+                found[conn_id] = JupyterCondaHook(conn_id).settings.conda_path
             except Exception as err:
                 found[conn_id] = type(err).__name__
         print("PROBE " + json.dumps(found))

@@ -1,9 +1,11 @@
-"""conda-pack archives: recognising them by suffix and unpacking them safely."""
+"""conda-pack archives: recognising them by suffix, unpacking them safely, and making the
+unpacked environment work where it is (``conda-unpack``)."""
 
 from __future__ import annotations
 
 import os
 import stat
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -14,6 +16,8 @@ else:
     # Extraction filters reached 3.10 and 3.11 in point releases (3.10.12, 3.11.4), so Debian 12's
     # 3.11.2 has none: the backport is the newer standard-library tarfile, filters included.
     from backports import tarfile
+
+from airflow_jupyter_provider.exceptions import ArchiveError
 
 #: Suffix -> how to open it. Matched case-insensitively, longest suffix first.
 ARCHIVE_FORMATS: dict[str, str] = {
@@ -28,10 +32,8 @@ ARCHIVE_FORMATS: dict[str, str] = {
     ".tar.zst": "zstd",
     ".tzst": "zstd",
 }
-
-
-class ArchiveError(Exception):
-    """The archive cannot be unpacked into a conda environment."""
+#: What every conda-pack archive holds.
+CONDA_PACK_LAYOUT = ("bin/activate", "bin/conda-unpack", "conda-meta")
 
 
 def archive_format(location: str) -> str | None:
@@ -105,3 +107,40 @@ def _unpack_zip(archive: Path, destination: Path) -> None:
 
 
 UNPACKERS = {"tar": _unpack_tar, "zip": _unpack_zip, "zstd": _unpack_zstd}
+
+
+def unpack_conda_pack(archive: Path, destination: Path, location: str) -> None:
+    """:func:`unpack` ``archive`` (fetched from ``location``) and check it is a conda-pack layout."""
+    try:
+        unpack(archive, destination)
+    except ArchiveError as err:
+        raise ArchiveError(str(err).replace(str(archive), location)) from err
+    missing = [name for name in CONDA_PACK_LAYOUT if not (destination / name).exists()]
+    if missing:
+        raise ArchiveError(
+            f"'{location}' is not a conda-pack archive (it has no {', '.join(missing)}); "
+            "make it with `conda pack -n ENV -o ENV.tar.gz`"
+        )
+
+
+def conda_unpack(prefix: Path, location: str) -> None:
+    """Run the environment's conda-unpack as activation would: its own bin/ first on PATH.
+
+    It rewrites the packing machine's prefix to ``prefix`` in scripts and binaries, so it runs
+    once, at the environment's final path.
+    """
+    env = {**os.environ, "PATH": f"{prefix / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+    done = subprocess.run(
+        [str(prefix / "bin" / "conda-unpack")], env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        output = (done.stderr or done.stdout).strip()[-2000:]
+        hint = ""
+        if "negative padding" in output:
+            hint = (
+                f"; the cache path '{prefix}' is longer than the prefix the environment was packed at: "
+                "set env_cache_dir to a shorter folder"
+            )
+        raise ArchiveError(
+            f"conda-unpack failed for '{location}' (exit status {done.returncode}): {output}{hint}"
+        )

@@ -37,9 +37,8 @@ Eviction. After each unpack, when the environments' total unpacked size exceeds 
 the least recently used ones are removed, each only if its exclusive lock can be taken without
 waiting: a task holds the shared lock of its environment for its whole run.
 
-Locks are ``flock(2)`` locks from the standard library's ``fcntl``: the kernel releases them
-when their process dies, even by SIGKILL, which crash safety rests on, and they come shared
-and exclusive, which in-use protection rests on (``filelock``'s ``FileLock`` is exclusive only).
+Locks are ``flock(2)`` locks (``locks.py``); a task holds its environment's shared
+:class:`~airflow_jupyter_provider.environments.locks.Lock` for as long as it runs in it.
 
 Permissions. Extraction runs with a umask that includes 022 (the ``data`` filter also strips
 group and other write bits from members), and the cache refuses folders that other users can
@@ -49,43 +48,24 @@ write into, so nobody else can change an environment that tasks will run.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import logging
 import os
-import re
 import shutil
 import stat
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from airflow_jupyter_provider.environments.archive import ArchiveError, unpack
+from airflow_jupyter_provider.config import EnvCacheSettings
+from airflow_jupyter_provider.environments.archive import conda_unpack, unpack_conda_pack
+from airflow_jupyter_provider.environments.checksums import validate_sha256, verify
+from airflow_jupyter_provider.environments.locks import Lock
 from airflow_jupyter_provider.environments.sources import ArchiveSource
+from airflow_jupyter_provider.exceptions import CacheDirError
 
 _ID_LENGTH = 16
-_CONDA_PACK_LAYOUT = ("bin/activate", "bin/conda-unpack", "conda-meta")
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-
-
-class ChecksumMismatchError(ArchiveError):
-    """The archive's sha256 is not the one ``conda_env_sha256`` expects; retrying cannot help."""
-
-
-class CacheDirError(Exception):
-    """The cache folder cannot be used safely."""
-
-
-def validate_sha256(value: str | None) -> str | None:
-    """``value`` as 64 lower-case hex digits (None stays None); anything else is a ValueError."""
-    if value is None:
-        return None
-    normalized = value.strip().lower()
-    if not _SHA256.fullmatch(normalized):
-        raise ValueError(f"conda_env_sha256 must be 64 hexadecimal digits (sha256sum), got {value!r}")
-    return normalized
 
 
 class EnvironmentCache:
@@ -97,6 +77,11 @@ class EnvironmentCache:
         self._locks = self.root / ".locks"
         self._sources = self.root / ".sources"
         self._tmp = self.root / ".tmp"
+
+    @classmethod
+    def of(cls, settings: EnvCacheSettings) -> EnvironmentCache:
+        """The cache the worker's settings name (``env_cache_dir``, ``env_cache_max_size_mb``)."""
+        return cls(settings.root, settings.max_bytes)
 
     @contextlib.contextmanager
     def environment(
@@ -118,12 +103,12 @@ class EnvironmentCache:
         self._prepare()
         fingerprint = source.fingerprint()
         sha = self._known_sha(fingerprint, expected)
-        fd = None
+        in_use = None
         if sha is not None:
-            _verify(source, sha, expected)
-            fd = self._use(sha)
-        if fd is None:
-            fd, sha = self._fetch_and_unpack(source, fingerprint, expected, log)
+            verify(source.location, sha, expected)
+            in_use = self._use(sha)
+        if in_use is None:
+            in_use, sha = self._fetch_and_unpack(source, fingerprint, expected, log)
         else:
             log.info(
                 "Packed environment %s: cached at %s (%s), ready in %.0f ms",
@@ -132,28 +117,26 @@ class EnvironmentCache:
                 _megabytes(self._marker_info(sha).get("bytes", 0)),
                 (time.monotonic() - started) * 1000,
             )
-        try:
+        with in_use:
             yield self._prefix(sha)
-        finally:
-            os.close(fd)
 
     def _fetch_and_unpack(
         self, source: ArchiveSource, fingerprint: str | None, expected: str | None, log: logging.Logger
-    ) -> tuple[int, str]:
+    ) -> tuple[Lock, str]:
         """Fetch ``source`` (one process per source at a time) and unpack it unless cached meanwhile."""
         key = _key(fingerprint or source.location)
         with self._exclusive(key):
             sha = self._known_sha(fingerprint, expected)
             if sha is not None:
-                _verify(source, sha, expected)
-                fd = self._use(sha)
-                if fd is not None:
+                verify(source.location, sha, expected)
+                in_use = self._use(sha)
+                if in_use is not None:
                     log.info(
                         "Packed environment %s: unpacked by another task meanwhile, cached at %s",
                         source.location,
                         self._prefix(sha),
                     )
-                    return fd, sha
+                    return in_use, sha
             download = self._tmp / f"{key}-{source.name}"
             try:
                 started = time.monotonic()
@@ -165,8 +148,8 @@ class EnvironmentCache:
                     time.monotonic() - started,
                     fetched.sha256,
                 )
-                _verify(source, fetched.sha256, expected)
-                fd = self._use_or_unpack(fetched.sha256, download, source, log)
+                verify(source.location, fetched.sha256, expected)
+                in_use = self._use_or_unpack(fetched.sha256, download, source, log)
             finally:
                 download.unlink(missing_ok=True)
             try:
@@ -174,31 +157,31 @@ class EnvironmentCache:
                     self._remember(key, fingerprint, fetched.sha256)
                 self._evict(log)
             except BaseException:
-                os.close(fd)
+                in_use.release()
                 raise
-        return fd, fetched.sha256
+        return in_use, fetched.sha256
 
-    def _use_or_unpack(self, sha: str, archive: Path, source: ArchiveSource, log: logging.Logger) -> int:
-        """A descriptor holding ``sha``'s shared lock on its ready environment, unpacking it if needed."""
-        lock_path = self._lock_path(sha[:_ID_LENGTH])
+    def _use_or_unpack(self, sha: str, archive: Path, source: ArchiveSource, log: logging.Logger) -> Lock:
+        """``sha``'s shared lock, held on its ready environment, unpacking it if needed."""
         while True:
-            fd = self._use(sha)
-            if fd is not None:
+            in_use = self._use(sha)
+            if in_use is not None:
                 log.info("Packed environment %s: cached at %s", source.location, self._prefix(sha))
-                return fd
-            fd = _lock(lock_path, fcntl.LOCK_EX)
+                return in_use
+            lock = Lock.acquire(self._lock_path(sha[:_ID_LENGTH]))
+            assert lock is not None  # created and waited for
             try:
                 if not self._ready(sha):
                     self._unpack(sha, archive, source, log)
-                # Not atomic: an eviction may slip in between, which the check below notices.
-                fcntl.flock(fd, fcntl.LOCK_SH)
+                # An eviction may slip in while the lock is shared, which the checks notice.
+                shared = lock.share()
             except BaseException:
                 self._discard(sha[:_ID_LENGTH])
-                os.close(fd)
+                lock.release()
                 raise
-            if _is_current(fd, lock_path) and self._ready(sha):
-                return fd
-            os.close(fd)
+            if shared and self._ready(sha):
+                return lock
+            lock.release()
 
     def _unpack(self, sha: str, archive: Path, source: ArchiveSource, log: logging.Logger) -> None:
         """Extract, rename into place, run conda-unpack there, then mark ready (exclusive lock held)."""
@@ -211,19 +194,10 @@ class EnvironmentCache:
         os.umask(umask | 0o022)
         try:
             work.mkdir()
-            try:
-                unpack(archive, work)
-            except ArchiveError as err:
-                raise ArchiveError(str(err).replace(str(archive), source.location)) from err
-            missing = [name for name in _CONDA_PACK_LAYOUT if not (work / name).exists()]
-            if missing:
-                raise ArchiveError(
-                    f"'{source.location}' is not a conda-pack archive (it has no {', '.join(missing)}); "
-                    "make it with `conda pack -n ENV -o ENV.tar.gz`"
-                )
+            unpack_conda_pack(archive, work, source.location)
             work.rename(prefix)
             extracted = time.monotonic()
-            _conda_unpack(prefix, source)
+            conda_unpack(prefix, source.location)
         finally:
             os.umask(umask)
         size = _tree_bytes(prefix)
@@ -251,13 +225,8 @@ class EnvironmentCache:
             for _, env_id, size in sorted(ready):
                 if total <= self.max_bytes:
                     break
-                fd = _lock(self._lock_path(env_id), fcntl.LOCK_EX | fcntl.LOCK_NB, create=False)
-                if fd is None:
+                if not self._discard_unused(env_id):
                     continue  # in use
-                try:
-                    self._discard(env_id)
-                finally:
-                    os.close(fd)
                 total -= size
                 log.info(
                     "Evicted the cached environment %s (%s) to keep the cache under %s",
@@ -266,14 +235,17 @@ class EnvironmentCache:
                     _megabytes(self.max_bytes),
                 )
         for lock_path in self._locks.glob("*.lock"):
-            if self._marker(lock_path.stem).exists():
-                continue
-            fd = _lock(lock_path, fcntl.LOCK_EX | fcntl.LOCK_NB, create=False)
-            if fd is not None:
-                try:
-                    self._discard(lock_path.stem)
-                finally:
-                    os.close(fd)
+            if not self._marker(lock_path.stem).exists():
+                self._discard_unused(lock_path.stem)
+
+    def _discard_unused(self, key: str) -> bool:
+        """Discard ``key`` if its exclusive lock can be taken without waiting (no task uses it)."""
+        lock = Lock.acquire(self._lock_path(key), wait=False, create=False)
+        if lock is None:
+            return False
+        with lock:
+            self._discard(key)
+        return True
 
     def _discard(self, key: str) -> None:
         """Remove everything of ``key``, its lock file last (its exclusive lock is held)."""
@@ -292,16 +264,16 @@ class EnvironmentCache:
             else:
                 leftover.unlink(missing_ok=True)
 
-    def _use(self, sha: str) -> int | None:
-        """A descriptor holding the shared lock of ``sha``'s environment if it is ready, else None."""
-        fd = _lock(self._lock_path(sha[:_ID_LENGTH]), fcntl.LOCK_SH, create=False)
-        if fd is None:
+    def _use(self, sha: str) -> Lock | None:
+        """The shared lock of ``sha``'s environment, held, if it is ready; else None."""
+        lock = Lock.acquire(self._lock_path(sha[:_ID_LENGTH]), shared=True, create=False)
+        if lock is None:
             return None
         if not self._ready(sha):
-            os.close(fd)
+            lock.release()
             return None
         os.utime(self._marker(sha[:_ID_LENGTH]))
-        return fd
+        return lock
 
     def _ready(self, sha: str) -> bool:
         return self._marker(sha[:_ID_LENGTH]).is_file() and self._prefix(sha).is_dir()
@@ -310,12 +282,13 @@ class EnvironmentCache:
     def _exclusive(self, key: str) -> Iterator[None]:
         """Hold ``key``'s exclusive lock; its lock file goes when the block ends."""
         path = self._lock_path(key)
-        fd = _lock(path, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            path.unlink(missing_ok=True)
-            os.close(fd)
+        lock = Lock.acquire(path)
+        assert lock is not None  # created and waited for
+        with lock:
+            try:
+                yield
+            finally:
+                path.unlink(missing_ok=True)
 
     def _known_sha(self, fingerprint: str | None, expected: str | None) -> str | None:
         """The sha256 the source's content is known to have without fetching it, if any.
@@ -361,66 +334,11 @@ class EnvironmentCache:
         return self._locks / f"{key}.lock"
 
 
-def _lock(path: Path, operation: int, *, create: bool = True) -> int | None:
-    """A descriptor of ``path`` holding the flock ``operation``.
-
-    None when ``path`` does not exist and ``create`` is false, or when ``LOCK_NB`` would wait.
-    A lock taken on a file that was deleted meanwhile is dropped and taken again.
-    """
-    while True:
-        try:
-            fd = os.open(path, os.O_RDWR | (os.O_CREAT if create else 0), 0o600)
-        except FileNotFoundError:
-            return None
-        try:
-            fcntl.flock(fd, operation)
-        except BlockingIOError:
-            os.close(fd)
-            return None
-        if _is_current(fd, path):
-            return fd
-        os.close(fd)
-
-
-def _is_current(fd: int, path: Path) -> bool:
-    try:
-        return os.fstat(fd).st_ino == os.stat(path).st_ino
-    except FileNotFoundError:
-        return False
-
-
 def _write_replacing(path: Path, text: str, part: Path) -> None:
     """Write ``text`` to ``part``, not writable by others whatever the umask, then rename it to ``path``."""
     with open(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), "w") as out:
         out.write(text)
     part.replace(path)
-
-
-def _conda_unpack(prefix: Path, source: ArchiveSource) -> None:
-    """Run the environment's conda-unpack as activation would: its own bin/ first on PATH."""
-    env = {**os.environ, "PATH": f"{prefix / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
-    done = subprocess.run(
-        [str(prefix / "bin" / "conda-unpack")], env=env, capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        output = (done.stderr or done.stdout).strip()[-2000:]
-        hint = ""
-        if "negative padding" in output:
-            hint = (
-                f"; the cache path '{prefix}' is longer than the prefix the environment was packed at: "
-                "set env_cache_dir to a shorter folder"
-            )
-        raise ArchiveError(
-            f"conda-unpack failed for '{source.location}' (exit status {done.returncode}): {output}{hint}"
-        )
-
-
-def _verify(source: ArchiveSource, sha: str, expected: str | None) -> None:
-    if expected is not None and sha != expected:
-        raise ChecksumMismatchError(
-            f"'{source.location}' has sha256 {sha}, but conda_env_sha256 is {expected}: "
-            "the archive is not the one the task expects"
-        )
 
 
 def _tree_bytes(folder: Path) -> int:

@@ -1,13 +1,16 @@
 """The three kinds of ``conda_env`` value and how each one is activated.
 
-Each kind turns into the first arguments of ``execution/run_notebook.sh``; the kinds are
+Each kind's ``activate()`` is a context manager: entered, it makes the environment ready (a
+packed one is fetched and unpacked into the cache, then held in use) and gives the
+:class:`Activation` the run's shell performs; left, it lets the environment go. The kinds are
 tried in the order of :data:`KINDS`, the first whose ``matches`` accepts the value wins.
 """
 
 from __future__ import annotations
 
 import os
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from logging import Logger
 from pathlib import Path
@@ -15,40 +18,28 @@ from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from airflow_jupyter_provider.environments.archive import ARCHIVE_FORMATS, archive_format
+from airflow_jupyter_provider.exceptions import CondaEnvError, JupyterCondaError
 from airflow_jupyter_provider.locations import is_local, local_path
 
 if TYPE_CHECKING:
-    from airflow_jupyter_provider.environments.cache import EnvironmentCache
+    from airflow_jupyter_provider.config import WorkerSettings
     from airflow_jupyter_provider.environments.sources import ArchiveSource
 
 
-class CondaEnvError(Exception):
-    """``conda_env`` cannot be used; ``retryable`` says whether trying again may help."""
+@dataclass(frozen=True)
+class Activation:
+    """How the run's shell activates an environment: with ``conda_sh``, ``conda activate target``;
+    without (a packed environment), by sourcing ``target/bin/activate``."""
 
-    def __init__(self, message: str, *, retryable: bool = False) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-
-
-class Worker(Protocol):
-    """What the worker offers for activating environments (the hook is one)."""
-
-    @property
-    def conda_path(self) -> str: ...
-
-    @property
-    def env_cache(self) -> EnvironmentCache: ...
-
-    @property
-    def log(self) -> Logger: ...
+    target: str
+    conda_sh: str | None = None
 
 
 class Environment(Protocol):
-    def activation_args(self, stack: ExitStack, worker: Worker) -> list[str]:
-        """Arguments of run_notebook.sh that activate this environment.
+    def activate(self, settings: WorkerSettings, log: Logger) -> AbstractContextManager[Activation]:
+        """Make the environment ready; it stays ready (a packed one in use) until ``with`` ends.
 
-        Whatever must last as long as the run (a packed environment's in-use lock) is
-        entered on ``stack``.
+        :raises CondaEnvError: it cannot be used; ``retryable`` says whether a retry may help.
         """
         ...
 
@@ -92,10 +83,10 @@ class PackedEnvironment:
     def matches(cls, value: str) -> bool:
         return _is_archive(value) or not is_local(value)
 
-    @classmethod
-    def from_value(cls, value: str, options: ResolveOptions) -> PackedEnvironment:
-        from airflow_jupyter_provider.environments.cache import validate_sha256
-        from airflow_jupyter_provider.environments.sources import resolve_source
+    @staticmethod
+    def check(value: str, sha256: str | None) -> str | None:
+        """Refuse what no run can use (no archive suffix, a malformed pin); the pin, normalized."""
+        from airflow_jupyter_provider.environments.checksums import validate_sha256
 
         if not _is_archive(value):
             raise CondaEnvError(
@@ -103,27 +94,36 @@ class PackedEnvironment:
                 f"end in one of {_supported_suffixes()}"
             )
         try:
-            sha256 = validate_sha256(options.sha256)
+            return validate_sha256(sha256)
         except ValueError as err:
             raise CondaEnvError(str(err)) from err
+
+    @classmethod
+    def from_value(cls, value: str, options: ResolveOptions) -> PackedEnvironment:
+        from airflow_jupyter_provider.environments.sources import resolve_source
+
+        sha256 = cls.check(value, options.sha256)
         source = resolve_source(
             value, base_dir=options.base_dir, resource_root=options.resource_root, conn_id=options.conn_id
         )
         return cls(source, sha256)
 
-    def activation_args(self, stack: ExitStack, worker: Worker) -> list[str]:
-        from airflow_jupyter_provider.environments.archive import ArchiveError
-        from airflow_jupyter_provider.environments.cache import CacheDirError
-        from airflow_jupyter_provider.environments.sources import SourceError
+    @contextmanager
+    def activate(self, settings: WorkerSettings, log: Logger) -> Iterator[Activation]:
+        with ExitStack() as in_use:
+            prefix = self._prepare(in_use, settings, log)
+            yield Activation(str(prefix))
+
+    def _prepare(self, in_use: ExitStack, settings: WorkerSettings, log: Logger) -> Path:
+        """The environment's prefix in the cache, held in use on ``in_use``."""
+        from airflow_jupyter_provider.environments.cache import EnvironmentCache
 
         try:
-            prefix = stack.enter_context(
-                worker.env_cache.environment(self.source, self.sha256, log=worker.log)
-            )
-        except SourceError as err:
-            raise CondaEnvError(f"conda_env: {err}", retryable=err.retryable) from err
-        except (ArchiveError, CacheDirError, ValueError) as err:
-            raise CondaEnvError(f"conda_env: {err}") from err
+            cache = EnvironmentCache.of(settings.env_cache())
+            return in_use.enter_context(cache.environment(self.source, self.sha256, log=log))
+        except (JupyterCondaError, ValueError) as err:
+            retryable = isinstance(err, JupyterCondaError) and err.retryable
+            raise CondaEnvError(f"conda_env: {err}", retryable=retryable) from err
         except Exception as err:
             # Only a source may answer differently next time; a bug of ours or a capability this
             # worker lacks fails the same way on every try, so it must not wait through retries.
@@ -132,7 +132,6 @@ class PackedEnvironment:
                 "This is a fault of the worker's setup or of airflow-jupyter-provider, not of the "
                 "archive, and a retry would fail the same way: please report it with this log"
             ) from err
-        return ["packed", str(prefix)]
 
 
 @dataclass(frozen=True)
@@ -150,7 +149,8 @@ class PrefixEnvironment:
     def from_value(cls, value: str, options: ResolveOptions) -> PrefixEnvironment:
         return cls(local_path(value, options.base_dir))
 
-    def activation_args(self, stack: ExitStack, worker: Worker) -> list[str]:
+    @contextmanager
+    def activate(self, settings: WorkerSettings, log: Logger) -> Iterator[Activation]:
         if self.prefix.is_file():
             raise CondaEnvError(
                 f"conda_env: '{self.prefix}' is a file, but packed environments end in one of "
@@ -160,8 +160,8 @@ class PrefixEnvironment:
             raise CondaEnvError(
                 f"conda_env: '{self.prefix}' is not a conda environment (it has no conda-meta/ folder)"
             )
-        _require_conda_sh(worker.conda_path)
-        return ["conda", worker.conda_path, str(self.prefix)]
+        _require_conda_sh(settings.conda_path)
+        yield Activation(str(self.prefix), settings.conda_path)
 
 
 @dataclass(frozen=True)
@@ -178,22 +178,30 @@ class NamedEnvironment:
     def from_value(cls, value: str, options: ResolveOptions) -> NamedEnvironment:
         return cls(value)
 
-    def activation_args(self, stack: ExitStack, worker: Worker) -> list[str]:
-        _require_conda_sh(worker.conda_path)
-        return ["conda", worker.conda_path, self.name]
+    @contextmanager
+    def activate(self, settings: WorkerSettings, log: Logger) -> Iterator[Activation]:
+        _require_conda_sh(settings.conda_path)
+        yield Activation(self.name, settings.conda_path)
 
 
 KINDS = (PackedEnvironment, PrefixEnvironment, NamedEnvironment)
 
 
-def resolve_environment(value: str, options: ResolveOptions) -> Environment:
-    """The environment ``value`` names; relative locations start at ``options``' folders."""
+def check_environment(value: str, sha256: str | None = None) -> type[Environment]:
+    """The kind of environment ``value`` names, refusing what no run can use; reads no file, so
+    DAG parsing checks static values with it."""
     if not isinstance(value, str) or not value.strip():
         raise CondaEnvError(f"conda_env must be a non-empty string, got {value!r}")
     kind = next(kind for kind in KINDS if kind.matches(value))
-    environment = kind.from_value(value, options)
-    if options.sha256 is not None and not isinstance(environment, PackedEnvironment):
+    if kind is PackedEnvironment:
+        PackedEnvironment.check(value, sha256)
+    elif sha256 is not None:
         raise CondaEnvError(
             f"conda_env_sha256 checks packed environments only, and conda_env '{value}' is not one"
         )
-    return environment
+    return kind
+
+
+def resolve_environment(value: str, options: ResolveOptions) -> Environment:
+    """The environment ``value`` names; relative locations start at ``options``' folders."""
+    return check_environment(value, options.sha256).from_value(value, options)

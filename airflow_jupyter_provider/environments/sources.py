@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote, unquote, urlsplit
 
+from airflow_jupyter_provider.exceptions import SourceError
 from airflow_jupyter_provider.locations import local_path
 
 CHUNK_BYTES = 1 << 20
@@ -35,14 +36,6 @@ HTTP_TIMEOUT = 60
 _CONTENT_FIELDS = ("ChecksumSHA256", "ETag", "etag", "md5Hash", "crc32c", "generation", "VersionId")
 # ...and modification times, which identify content only together with the size.
 _TIME_FIELDS = ("LastModified", "last_modified", "Last-Modified", "updated", "mtime")
-
-
-class SourceError(Exception):
-    """The archive cannot be read from its source; ``retryable`` says whether trying again may help."""
-
-    def __init__(self, message: str, *, retryable: bool) -> None:
-        super().__init__(message)
-        self.retryable = retryable
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
@@ -11,37 +10,26 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_jupyter_provider import OUTPUT_HTML_XCOM_KEY
 from airflow_jupyter_provider.compat import AirflowSkipException
-from airflow_jupyter_provider.environments import CondaEnvError, ResolveOptions, resolve_environment
-from airflow_jupyter_provider.execution.limits import Limit, requested_limits
+from airflow_jupyter_provider.exceptions import InvalidRunError, to_airflow
+from airflow_jupyter_provider.limits import Limit, requested_limits
 from airflow_jupyter_provider.locations import is_local
-from airflow_jupyter_provider.notebook.command import split_others, whole_seconds
-from airflow_jupyter_provider.notebook.parameters import parse_parameters
-from airflow_jupyter_provider.notebook.render import html_location_for, names_html_file
 from airflow_jupyter_provider.operators import kubernetes
-from airflow_jupyter_provider.operators.scheduling import (
-    RUN_FLAGS,
-    base_operator_arguments,
-    choice,
-    duration,
-    seed_timeout_strategy,
-)
-from airflow_jupyter_provider.operators.timeout_alarm import AlarmCallback, TimeoutAlarm, alarm_callbacks
+from airflow_jupyter_provider.operators.ds_mapping import RUN_FLAGS, base_operator_arguments, choice
+from airflow_jupyter_provider.operators.timeout import AlarmCallback, TimeoutPolicy
+from airflow_jupyter_provider.plugins import OUTPUT_HTML_XCOM_KEY
 from airflow_jupyter_provider.plugins.links import OutputNotebookLink
+from airflow_jupyter_provider.run.outcome import RunResult
+from airflow_jupyter_provider.run.render import html_location_for
+from airflow_jupyter_provider.run.request import NotebookRun, check_static
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_jupyter_provider.hooks.jupyter_conda import JupyterCondaHook
 
-JINJA_MARKERS = ("{{", "{%", "{#")
-#: The XCom key of what the notebook recorded for later tasks (see ``notebook/results.py``).
+#: The XCom key of what the notebook recorded for later tasks (see ``run/results.py``).
 RESULTS_KEY = "results"
-
-
-def _is_templated(value: Any) -> bool:
-    return isinstance(value, str) and any(marker in value for marker in JINJA_MARKERS)
 
 
 class JupyterCondaOperator(BaseOperator):
@@ -145,39 +133,30 @@ class JupyterCondaOperator(BaseOperator):
         jupyter_conda_conn_id: str = "jupyter_conda_default",
         **kwargs: Any,
     ) -> None:
-        seed = {
-            "task_priority": task_priority,
-            "worker_group": worker_group,
-            "retry_interval": retry_interval,
-            "timeout": timeout,
-            "timeout_strategy": timeout_strategy,
-            "description": description,
-        }
-        strategy = seed_timeout_strategy(seed)
-        callbacks = alarm_callbacks(on_timeout_alarm)
-        if callbacks and not (strategy and strategy.alarms):
-            raise ValueError("on_timeout_alarm needs a timeout with timeout_strategy WARN or WARNFAILED")
+        timeout_policy = TimeoutPolicy.of(timeout, timeout_strategy, on_timeout_alarm)
         limits = requested_limits(cpu_quota, max_memory)
-        kwargs.update(base_operator_arguments(seed, kwargs))
-        # The pod's limits enforce them there; a user's own executor_config is left as it is.
-        limits_in_pod = (
-            bool(limits)
-            and "executor_config" not in kwargs
-            and kubernetes.runs_on_kubernetes(kwargs.get("executor"))
+        kwargs.update(
+            base_operator_arguments(
+                {
+                    "task_priority": task_priority,
+                    "worker_group": worker_group,
+                    "retry_interval": retry_interval,
+                    "timeout": timeout if timeout_policy.fails_task else None,
+                    "description": description,
+                },
+                kwargs,
+            )
         )
+        limits_in_pod = kubernetes.pod_enforces(limits, kwargs)
         if limits_in_pod:
             kwargs["executor_config"] = kubernetes.executor_config(limits)
         super().__init__(**kwargs)
+        self.timeout_policy = timeout_policy
         self.cpu_quota = cpu_quota
         self.max_memory = max_memory
         self.limits: tuple[Limit, ...] = limits
         self.limits_in_pod = limits_in_pod
-        self.on_timeout_alarm = callbacks
-        self._alarm = (
-            (duration("timeout", timeout, "minutes", allow_zero=False), strategy.then)
-            if strategy and strategy.alarms
-            else None
-        )
+        self.on_timeout_alarm = list(self.timeout_policy.callbacks)
         self.input_nb = input_nb
         self.output_nb = output_nb
         self.output_html = output_html
@@ -185,49 +164,31 @@ class JupyterCondaOperator(BaseOperator):
         self.parameters = parameters
         self.kernel = kernel
         self.engine = engine
-        self.jupyter_execution_timeout = whole_seconds("jupyter_execution_timeout", jupyter_execution_timeout)
-        self.jupyter_start_timeout = whole_seconds("jupyter_start_timeout", jupyter_start_timeout)
+        self.jupyter_execution_timeout = jupyter_execution_timeout
+        self.jupyter_start_timeout = jupyter_start_timeout
         self.others = others
         self.run_flag = choice("run_flag", run_flag, RUN_FLAGS)
         self.timeout_strategy = timeout_strategy.upper() if timeout_strategy else None
         self.conda_env_conn_id = conda_env_conn_id
         self.conda_env_sha256 = conda_env_sha256
         self.jupyter_conda_conn_id = jupyter_conda_conn_id
-        self._check_static_values()
+        check_static(self._run_arguments())
 
-    def _check_static_values(self) -> None:
-        """Refuse at DAG parse time what is wrong already; templated values wait for rendering."""
-        for name in ("input_nb", "output_nb", "conda_env"):
-            value = getattr(self, name)
-            if not isinstance(value, str) or not value.strip():
-                raise ValueError(f"{name} must be a non-empty string, got {value!r}")
-        if not isinstance(self.output_html, bool) and not (
-            isinstance(self.output_html, str)
-            and self.output_html.strip()
-            and (
-                _is_templated(self.output_html)
-                or (is_local(self.output_html) and names_html_file(self.output_html))
-            )
-        ):
-            raise ValueError(
-                "output_html must be True (beside output_nb), False (no HTML) or a local path ending "
-                f"in .html, got {self.output_html!r}"
-            )
-        for name in ("kernel", "engine"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, str) or not value.strip()):
-                raise ValueError(f"{name} must be a non-empty string, got {value!r}")
-        if not _is_templated(self.conda_env):
-            try:
-                resolve_environment(self.conda_env, ResolveOptions(Path.cwd(), sha256=self.conda_env_sha256))
-            except CondaEnvError as err:
-                raise ValueError(str(err)) from err
-        if not _is_templated(self.parameters):
-            parse_parameters(self.parameters)
-        if not _is_templated(self.others) and not (
-            isinstance(self.others, list | tuple) and any(map(_is_templated, self.others))
-        ):
-            split_others(self.others)
+    def _run_arguments(self) -> dict[str, Any]:
+        """The arguments a run is made of, as they are now (templates rendered once executing)."""
+        return {
+            "input_nb": self.input_nb,
+            "output_nb": self.output_nb,
+            "output_html": self.output_html,
+            "conda_env": self.conda_env,
+            "conda_env_sha256": self.conda_env_sha256,
+            "parameters": self.parameters,
+            "kernel": self.kernel,
+            "engine": self.engine,
+            "others": self.others,
+            "jupyter_execution_timeout": self.jupyter_execution_timeout,
+            "jupyter_start_timeout": self.jupyter_start_timeout,
+        }
 
     @cached_property
     def hook(self) -> JupyterCondaHook:
@@ -239,30 +200,32 @@ class JupyterCondaOperator(BaseOperator):
         if self.run_flag == "FORBIDDEN":
             self.log.info("run_flag is FORBIDDEN: %s is not run and the task is skipped", self.input_nb)
             raise AirflowSkipException("run_flag=FORBIDDEN")
+        run = self._notebook_run(context)
         try:
-            with self._timeout_alarm(context):
-                output = self.hook.run_notebook(
-                    input_nb=self.input_nb,
-                    output_nb=self.output_nb,
-                    output_html=self._html_location(),
-                    html_owner=self._task_instance_of(context),
-                    conda_env=self.conda_env,
-                    parameters=self.parameters,
-                    kernel=self.kernel,
-                    engine=self.engine,
-                    execution_timeout=self.jupyter_execution_timeout,
-                    start_timeout=self.jupyter_start_timeout,
-                    others=self.others,
-                    base_dir=Path(context["dag"].fileloc).parent,
-                    limits=self._limits_for_this_worker(),
-                    conda_env_conn_id=self.conda_env_conn_id,
-                    conda_env_sha256=self.conda_env_sha256,
-                )
-        finally:  # a failed run's HTML shows its error: it is pushed before the error goes on
-            if self.hook.rendered_html:
-                self._push(context, OUTPUT_HTML_XCOM_KEY, self.hook.rendered_html)
-        self._push_results(context, output)
-        return output
+            with self.timeout_policy.alarm(context, self.log):
+                result = self.hook.run(run)
+        except BaseException as err:  # a failed run's HTML shows its error: pushed before it goes on
+            if (failed := RunResult.attached_to(err)) is not None:
+                self._push_html(context, failed)
+            raise
+        self._push_html(context, result)
+        self._push_results(context, result)
+        return result.output_nb
+
+    def _notebook_run(self, context: Context) -> NotebookRun:
+        """The run of the rendered arguments, checked by the same rules as at DAG parse time."""
+        arguments = self._run_arguments()
+        arguments["output_html"] = self._html_location()
+        try:
+            return NotebookRun.create(
+                **arguments,
+                base_dir=Path(context["dag"].fileloc).parent,
+                limits=self._limits_for_this_worker(),
+                html_owner=self._task_instance_of(context),
+                conda_env_conn_id=self.conda_env_conn_id,
+            )
+        except InvalidRunError as err:
+            raise to_airflow(err) from err
 
     def _html_location(self) -> str | None:
         """Where the hook writes the HTML: ``output_html`` as rendered, derived, or None."""
@@ -275,20 +238,17 @@ class JupyterCondaOperator(BaseOperator):
             return None
         return html_location_for(self.output_nb)
 
-    def _push_results(self, context: Context, output_nb: str) -> None:
-        """Push what the notebook recorded for later tasks (see ``notebook/results.py``)."""
-        from airflow_jupyter_provider.notebook.results import read_results
+    def _push_html(self, context: Context, result: RunResult) -> None:
+        if result.output_html:
+            self._push(context, OUTPUT_HTML_XCOM_KEY, result.output_html)
 
-        try:
-            results, problems = read_results(output_nb)
-        except Exception as err:  # the run succeeded: say why there are no results, fail nothing
-            self.log.warning("Could not read results from %s: %s", output_nb, err)
-            return
-        for problem in problems:
+    def _push_results(self, context: Context, result: RunResult) -> None:
+        """Push what the notebook recorded for later tasks (see ``run/results.py``)."""
+        for problem in result.result_problems:
             self.log.warning("Results: %s", problem)
-        if results:
-            self.log.info("Results for later tasks (XCom %r): %s", RESULTS_KEY, ", ".join(results))
-            self._push(context, RESULTS_KEY, results)
+        if result.results:
+            self.log.info("Results for later tasks (XCom %r): %s", RESULTS_KEY, ", ".join(result.results))
+            self._push(context, RESULTS_KEY, result.results)
 
     @staticmethod
     def _task_instance_of(context: Context) -> dict[str, Any] | None:
@@ -302,13 +262,6 @@ class JupyterCondaOperator(BaseOperator):
         # execute() called outside a task run (a test, say) has no task instance to push to.
         if (ti := context.get("ti")) is not None:
             ti.xcom_push(key=key, value=value)
-
-    def _timeout_alarm(self, context: Context) -> AbstractContextManager[object]:
-        """The alarm of timeout_strategy WARN and WARNFAILED, running while ``execute`` does."""
-        if self._alarm is None:
-            return nullcontext()
-        after, then = self._alarm
-        return TimeoutAlarm(after, then=then, callbacks=self.on_timeout_alarm, context=context, log=self.log)
 
     def _limits_for_this_worker(self) -> tuple[Limit, ...]:
         """The limits the hook enforces with cgroups: none where the task's pod enforces them."""

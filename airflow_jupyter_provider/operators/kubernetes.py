@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from airflow_jupyter_provider.compat import airflow_conf
-from airflow_jupyter_provider.execution.limits import Limit
+from airflow_jupyter_provider.limits.values import Limit
 
 KUBERNETES_EXECUTOR = "KubernetesExecutor"
 #: The container the KubernetesExecutor runs the task in.
@@ -54,6 +54,16 @@ def runs_on_kubernetes(task_executor: str | None) -> bool:
         return bool(entries) and _executor_class(entries[0]) == KUBERNETES_EXECUTOR
     named = [entry for entry in entries if task_executor in (entry, *entry.split(":", 1))] or [task_executor]
     return any(_executor_class(entry) == KUBERNETES_EXECUTOR for entry in named)
+
+
+def pod_enforces(limits: Sequence[Limit], operator_arguments: dict[str, Any]) -> bool:
+    """Whether the task's pod enforces ``limits``: on the KubernetesExecutor, unless the task has
+    an ``executor_config`` of its own (left as it is)."""
+    return (
+        bool(limits)
+        and "executor_config" not in operator_arguments
+        and runs_on_kubernetes(operator_arguments.get("executor"))
+    )
 
 
 def executor_config(limits: Sequence[Limit]) -> dict[str, Any]:

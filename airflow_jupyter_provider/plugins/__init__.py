@@ -15,6 +15,9 @@ from airflow_jupyter_provider.compat import airflow_conf
 URL_PREFIX = "/jupyter-conda"
 #: The tab's route on the task instance page: ``.../tasks/<task_id>/plugin/<VIEW_ROUTE>``.
 VIEW_ROUTE = "jupyter-notebook"
+#: XCom key under which a task records the absolute local path of its notebook rendered to HTML,
+#: which the Notebook tab serves.
+OUTPUT_HTML_XCOM_KEY = "output_html"
 
 
 def base_url() -> str:

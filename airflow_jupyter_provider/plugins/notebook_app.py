@@ -2,7 +2,7 @@
 
 Imported by the API server only, on the first request (see ``notebook_view.NotebookApp``).
 The file served is the one the task recorded in XCom (``OUTPUT_HTML_XCOM_KEY``) for exactly that
-task instance, and only if the page is stamped with that task instance (``notebook/render.py``);
+task instance, and only if the page is stamped with that task instance (``run/render.py``);
 nothing in the request names a file. Every other case is the same 404.
 """
 
@@ -23,8 +23,8 @@ from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from airflow_jupyter_provider import OUTPUT_HTML_XCOM_KEY
-from airflow_jupyter_provider.notebook.render import owner_of
+from airflow_jupyter_provider.plugins import OUTPUT_HTML_XCOM_KEY
+from airflow_jupyter_provider.run.render import owner_of
 
 #: The UI fills in ``{MAP_INDEX}`` only on the page of a mapped task instance; elsewhere it stays as is.
 UNMAPPED_PLACEHOLDER = "{MAP_INDEX}"

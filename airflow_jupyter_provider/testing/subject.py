@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from airflow_jupyter_provider.environments import CondaEnvError, ResolveOptions, resolve_environment
 from airflow_jupyter_provider.environments.kinds import PrefixEnvironment
 from airflow_jupyter_provider.locations import is_local, local_path
-from airflow_jupyter_provider.notebook.parameters import parse_parameters
+from airflow_jupyter_provider.run.parameters import parse_parameters
 from airflow_jupyter_provider.testing.findings import Problem, one_line
 from airflow_jupyter_provider.testing.notebooks import (
     Declared,

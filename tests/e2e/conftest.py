@@ -11,7 +11,6 @@ end of the session, also when a test fails.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,29 +19,11 @@ import pytest
 from devtools.conda_layout import conda_root
 from devtools.demo import ENV_NAME, EXAMPLE_DAGS, DemoConda, airflow_settings, example_dag_ids
 from devtools.stack import AirflowStack
-from tests.conftest import REPO, CondaInstall
+from tests.e2e.helpers import CHROMEDRIVER, CHROMIUM, UI_TIMEOUT, DemoFolder
+from tests.helpers import CondaInstall
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
-#: Seconds a page may take to show what a test waits for.
-UI_TIMEOUT = 30
-
-
-@dataclass(frozen=True)
-class DemoFolder:
-    """A folder laid out as ``devtools.demo`` lays out ``.demo/``, around the session's environment."""
-
-    path: Path
-    conda: DemoConda
-
-    @property
-    def output(self) -> Path:
-        """Where the example DAGs write their notebooks (the Variable jupyter_demo_output_dir)."""
-        return self.path / "output"
 
 
 @pytest.fixture(scope="session")
@@ -103,31 +84,3 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
         yield driver
     finally:
         driver.quit()
-
-
-def ui_login(browser: WebDriver, stack: AirflowStack) -> None:
-    """Log in through the stack's real login page, as a person does; return once the UI shows.
-
-    Starts from a clean session: the browser is shared by the session's tests.
-    """
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    browser.delete_all_cookies()
-    browser.get(f"{stack.base_url}/auth/login")
-    wait = WebDriverWait(browser, UI_TIMEOUT)
-    wait.until(expected_conditions.visibility_of_element_located((By.NAME, "username"))).send_keys(
-        stack.username
-    )
-    browser.find_element(By.NAME, "password").send_keys(stack.password)
-    wait.until(expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, "button[type=submit]"))).click()
-    wait.until(lambda driver: "/auth/" not in driver.current_url)
-
-
-def screenshot(browser: WebDriver, name: str) -> Path:
-    """Save what the browser shows as ``test-artifacts/screenshots/<name>.png``."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    browser.save_screenshot(str(path))
-    return path

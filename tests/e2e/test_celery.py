@@ -14,7 +14,7 @@ import pytest
 
 from devtools.demo import airflow_settings
 from devtools.stack import AirflowStack
-from tests.e2e.conftest import DemoFolder
+from tests.e2e.helpers import DemoFolder
 from tests.helpers import injected_parameters
 
 pytestmark = pytest.mark.e2e

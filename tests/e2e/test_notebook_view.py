@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from devtools.stack import AirflowStack
-from tests.e2e.conftest import UI_TIMEOUT, DemoFolder, screenshot, ui_login
+from tests.e2e.helpers import UI_TIMEOUT, DemoFolder, screenshot, ui_login
 
 pytestmark = pytest.mark.e2e
 

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from devtools.demo import example_dag_ids
-from tests.conftest import REPO, ProcessMarker
-from tests.e2e.conftest import DemoFolder
+from tests.e2e.helpers import DemoFolder
+from tests.helpers import REPO, ProcessMarker
 
 pytestmark = pytest.mark.e2e
 

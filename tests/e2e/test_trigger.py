@@ -14,7 +14,7 @@ from urllib.parse import unquote
 import pytest
 
 from devtools.stack import AirflowStack
-from tests.e2e.conftest import UI_TIMEOUT, DemoFolder, screenshot, ui_login
+from tests.e2e.helpers import UI_TIMEOUT, DemoFolder, screenshot, ui_login
 from tests.helpers import injected_parameters
 
 if TYPE_CHECKING:

@@ -11,27 +11,12 @@ import base64
 import json
 import logging
 import threading
-from dataclasses import dataclass, field
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
-HTTP_USER, HTTP_PASSWORD = "reader", "s3cret"
-S3_CONN_ID = "env_store"
-S3_BUCKET = "conda-envs"
-
-
-@dataclass
-class HttpServer:
-    url: str
-    root: Path
-    requests: list[tuple[str, str]] = field(default_factory=list)
-
-    def gets(self, path: str) -> int:
-        """How many GET requests asked for ``path``."""
-        return self.requests.count(("GET", path))
+from tests.environments.helpers import HTTP_PASSWORD, HTTP_USER, S3_BUCKET, S3_CONN_ID, HttpServer, S3Server
 
 
 class _Handler(SimpleHTTPRequestHandler):
@@ -77,17 +62,6 @@ def http_server(tmp_path_factory: pytest.TempPathFactory):
     server.shutdown()
     server.server_close()
     thread.join()
-
-
-@dataclass(frozen=True)
-class S3Server:
-    endpoint: str
-    client: object
-    bucket: str = S3_BUCKET
-
-    def put(self, key: str, body: bytes) -> str:
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=body)
-        return f"s3://{self.bucket}/{key}"
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_jupyter_provider.environments.archive import ArchiveError, archive_format, unpack
+from airflow_jupyter_provider.environments.archive import archive_format, unpack
+from airflow_jupyter_provider.exceptions import ArchiveError
 from tests.helpers import tar_member
 
 

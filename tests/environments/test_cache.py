@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pytest
 
-from airflow_jupyter_provider.environments.archive import ArchiveError
-from airflow_jupyter_provider.environments.cache import CacheDirError, ChecksumMismatchError, EnvironmentCache
+from airflow_jupyter_provider.environments.cache import EnvironmentCache
 from airflow_jupyter_provider.environments.sources import LocalArchive, resolve_source
+from airflow_jupyter_provider.exceptions import ArchiveError, CacheDirError, ChecksumMismatchError
 from tests.helpers import tar_member
 
 REPO = Path(__file__).resolve().parents[2]

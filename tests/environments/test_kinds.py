@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from airflow_jupyter_provider.config import WorkerSettings
 from airflow_jupyter_provider.environments import CondaEnvError, ResolveOptions, resolve_environment
-from airflow_jupyter_provider.environments.cache import EnvironmentCache
 from airflow_jupyter_provider.environments.kinds import NamedEnvironment, PackedEnvironment, PrefixEnvironment
 from airflow_jupyter_provider.environments.sources import HttpArchive, LocalArchive, StorageArchive
 
@@ -19,13 +17,14 @@ SHA = "ab" * 32
 LOG = logging.getLogger(__name__)
 
 
-@dataclass
-class FakeWorker:
-    """A worker as environments see it: plain values, no Airflow connection needed."""
+def worker(conda_path: str, cache: Path) -> WorkerSettings:
+    """A worker's settings as environments see them: plain values, no Airflow connection needed."""
+    return WorkerSettings.load({"conda_path": conda_path, "env_cache_dir": str(cache)})
 
-    conda_path: str
-    env_cache: EnvironmentCache
-    log: logging.Logger = LOG
+
+def activate(environment, settings: WorkerSettings) -> None:
+    with environment.activate(settings, LOG):
+        pass
 
 
 @pytest.mark.parametrize(
@@ -75,30 +74,30 @@ def test_sha256_is_for_packed_environments_only():
 
 
 def test_prefix_without_conda_meta_is_refused(tmp_path):
-    worker = FakeWorker("/opt/anaconda3/etc/profile.d/conda.sh", EnvironmentCache(tmp_path / "cache"))
+    settings = worker("/opt/anaconda3/etc/profile.d/conda.sh", tmp_path / "cache")
     environment = resolve_environment(str(tmp_path), BASE)
     with pytest.raises(CondaEnvError, match="is not a conda environment \\(it has no conda-meta/ folder\\)"):
-        environment.activation_args(ExitStack(), worker)
+        activate(environment, settings)
 
 
 def test_a_file_with_an_unknown_suffix_is_refused_listing_the_suffixes(tmp_path):
     archive = tmp_path / "env.rar"
     archive.write_bytes(b"x")
-    worker = FakeWorker("/unused/conda.sh", EnvironmentCache(tmp_path / "cache"))
+    settings = worker("/unused/conda.sh", tmp_path / "cache")
     with pytest.raises(CondaEnvError, match=r"is a file, but packed environments end in one of \.tar\.gz"):
-        resolve_environment(str(archive), BASE).activation_args(ExitStack(), worker)
+        activate(resolve_environment(str(archive), BASE), settings)
 
 
 def test_named_environment_needs_conda_sh(tmp_path):
-    worker = FakeWorker(str(tmp_path / "missing.sh"), EnvironmentCache(tmp_path / "cache"))
+    settings = worker(str(tmp_path / "missing.sh"), tmp_path / "cache")
     with pytest.raises(CondaEnvError, match=f"conda.sh not found at '{tmp_path}/missing.sh'") as err:
-        NamedEnvironment("analytics").activation_args(ExitStack(), worker)
+        activate(NamedEnvironment("analytics"), settings)
     assert not err.value.retryable
 
 
 def test_missing_archive_may_appear_later(tmp_path):
-    worker = FakeWorker("/unused/conda.sh", EnvironmentCache(tmp_path / "cache"))
+    settings = worker("/unused/conda.sh", tmp_path / "cache")
     with pytest.raises(CondaEnvError) as err:
-        PackedEnvironment(LocalArchive(tmp_path / "env.tar.gz")).activation_args(ExitStack(), worker)
+        activate(PackedEnvironment(LocalArchive(tmp_path / "env.tar.gz")), settings)
     assert err.value.retryable
     assert "env.tar.gz" in str(err.value)

@@ -18,7 +18,7 @@ from structlog.testing import capture_logs
 
 from airflow_jupyter_provider.compat import AirflowFailException
 from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator
-from tests.environments.conftest import HttpServer, S3Server
+from tests.environments.helpers import HttpServer, S3Server
 from tests.helpers import injected_parameters, write_notebook
 
 

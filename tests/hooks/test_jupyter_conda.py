@@ -12,7 +12,6 @@ import os
 import shutil
 import sys
 import tarfile
-import threading
 import time
 import warnings
 import zipfile
@@ -26,9 +25,20 @@ from structlog.testing import capture_logs
 
 from airflow_jupyter_provider.compat import AirflowException, AirflowFailException
 from airflow_jupyter_provider.hooks.jupyter_conda import JupyterCondaHook
+from airflow_jupyter_provider.run.outcome import RunResult
 from devtools.conda_layout import build_env, conda_root, pack
-from tests.conftest import CondaInstall, ProcessMarker
-from tests.helpers import TYPED_DEFAULTS, TYPED_PARAMETERS, injected_parameters, write_notebook
+from tests.helpers import (
+    TYPED_DEFAULTS,
+    TYPED_PARAMETERS,
+    CondaInstall,
+    HookRun,
+    ProcessMarker,
+    injected_parameters,
+    messages,
+    run_notebook,
+    wait_for,
+    write_notebook,
+)
 
 CONN_ENV_VAR = "AIRFLOW_CONN_JUPYTER_CONDA_DEFAULT"
 
@@ -54,20 +64,6 @@ BARE_ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".ta
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def messages(logs: list[dict[str, Any]]) -> list[str]:
-    """The log lines as the task log shows them (structlog entries captured by capture_logs)."""
-    return [str(entry.get("event")) for entry in logs]
-
-
-def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def printed(output_nb: Path) -> list[str]:
@@ -101,22 +97,6 @@ def assert_typed_run(output_nb: Path) -> dict[str, str]:
     report = kernel_report(output_nb)
     assert json.loads(report["TYPES"]) == EXPECTED_TYPES
     return report
-
-
-class HookRun(threading.Thread):
-    """``hook.run_notebook(**kwargs)`` in a thread of its own; keeps the result or the exception."""
-
-    def __init__(self, hook: JupyterCondaHook, **kwargs: Any) -> None:
-        super().__init__(daemon=True)
-        self.hook, self.kwargs = hook, kwargs
-        self.result: str | None = None
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self.result = self.hook.run_notebook(**self.kwargs)
-        except BaseException as err:
-            self.error = err
 
 
 # --- fixtures ------------------------------------------------------------------------------
@@ -216,14 +196,15 @@ def test_named_environment_through_conda_sh(
 ) -> None:
     output = tmp_path / "out" / "named.ipynb"
 
-    result = JupyterCondaHook().run_notebook(
+    result = run_notebook(
+        JupyterCondaHook(),
         input_nb=str(typed_notebook),
         output_nb=str(output),
         conda_env=conda_connection.env_name,
         parameters=TYPED_PARAMETERS,
     )
 
-    assert result == str(output)
+    assert result.output_nb == str(output)
     report = assert_typed_run(output)
     assert report["KERNEL_PREFIX"] == str(conda_connection.prefix)
     # The kernel starts in the notebook's folder, as Jupyter starts it.
@@ -237,14 +218,15 @@ def test_environment_prefix_path(
     output = tmp_path / "out" / "prefix.ipynb"
     prefix = conda_connection.prefix
 
-    result = JupyterCondaHook().run_notebook(
+    result = run_notebook(
+        JupyterCondaHook(),
         input_nb=str(typed_notebook),
         output_nb=str(output),
         conda_env=prefix.as_uri() if as_url else str(prefix),
         parameters=json.dumps(TYPED_PARAMETERS),  # JSON text keeps the types too
     )
 
-    assert result == str(output)
+    assert result.output_nb == str(output)
     assert kernel_report(output)["KERNEL_PREFIX"] == str(prefix)
     assert_typed_run(output)
 
@@ -271,11 +253,15 @@ def test_packed_environment_runs_the_notebook(
         assert "%20" in conda_env
     output = tmp_path / "out" / "packed.ipynb"
 
-    result = JupyterCondaHook().run_notebook(
-        input_nb=str(typed_notebook), output_nb=str(output), conda_env=conda_env, parameters=TYPED_PARAMETERS
+    result = run_notebook(
+        JupyterCondaHook(),
+        input_nb=str(typed_notebook),
+        output_nb=str(output),
+        conda_env=conda_env,
+        parameters=TYPED_PARAMETERS,
     )
 
-    assert result == str(output)
+    assert result.output_nb == str(output)
     report = assert_typed_run(output)
     # The kernel ran from the unpacked copy, not from the environment that was packed: the
     # copy's papermill script starts the copy's python only once conda-unpack has rewritten
@@ -306,8 +292,11 @@ def test_packed_environment_of_every_suffix_is_unpacked_and_activated(
     output = tmp_path / "out.ipynb"
 
     with pytest.raises(AirflowFailException) as caught:
-        JupyterCondaHook().run_notebook(
-            input_nb=str(typed_notebook), output_nb=str(output), conda_env=str(bare_archives[suffix])
+        run_notebook(
+            JupyterCondaHook(),
+            input_nb=str(typed_notebook),
+            output_nb=str(output),
+            conda_env=str(bare_archives[suffix]),
         )
 
     message = str(caught.value)
@@ -381,7 +370,8 @@ def test_failing_cell_fails_the_task_naming_the_cell_and_keeps_the_partial_noteb
 
     with capture_logs() as logs, pytest.raises(AirflowException) as caught:
         hook = JupyterCondaHook()
-        hook.run_notebook(
+        run_notebook(
+            hook,
             input_nb=str(notebook),
             output_nb=str(output),
             conda_env=conda_connection.env_name,
@@ -429,7 +419,7 @@ def test_failing_cell_fails_the_task_naming_the_cell_and_keeps_the_partial_noteb
     ]
     assert [entry["log_level"] for entry in logs if "failed: ValueError" in entry["event"]] == ["error"]
     # The HTML shows the failure too.
-    assert hook.rendered_html == str(html)
+    assert RunResult.attached_to(caught.value).output_html == str(html)
     assert "ValueError</span>: threshold 42 is too high" in html.read_text(encoding="utf-8")
 
 
@@ -441,7 +431,8 @@ def test_dead_kernel_is_named_from_what_papermill_ended_with(
     output = tmp_path / "dies-out.ipynb"
 
     with capture_logs() as logs, pytest.raises(AirflowException) as caught:
-        JupyterCondaHook().run_notebook(
+        run_notebook(
+            JupyterCondaHook(),
             input_nb=str(notebook),
             output_nb=str(output),
             conda_env=conda_connection.env_name,
@@ -465,7 +456,8 @@ def test_html_that_cannot_be_written_is_a_warning_and_the_run_succeeds(
 
     with capture_logs() as logs:
         hook = JupyterCondaHook()
-        result = hook.run_notebook(
+        result = run_notebook(
+            hook,
             input_nb=str(notebook),
             output_nb=str(output),
             conda_env=conda_connection.env_name,
@@ -473,11 +465,11 @@ def test_html_that_cannot_be_written_is_a_warning_and_the_run_succeeds(
             output_html=str(html),
         )
 
-    assert result == str(output)
+    assert result.output_nb == str(output)
     assert "squared 49" in messages(logs)
     warnings = [entry["event"] for entry in logs if entry["log_level"] == "warning"]
     assert len(warnings) == 1 and warnings[0].startswith(f"Could not render {output} as HTML at {html}: ")
-    assert hook.rendered_html is None
+    assert result.output_html is None
 
 
 def test_notebook_papermill_cannot_read_leaves_no_html_of_an_earlier_try(
@@ -494,7 +486,8 @@ def test_notebook_papermill_cannot_read_leaves_no_html_of_an_earlier_try(
 
     with capture_logs() as logs, pytest.raises(AirflowException) as caught:
         hook = JupyterCondaHook()
-        hook.run_notebook(
+        run_notebook(
+            hook,
             input_nb=str(notebook),
             output_nb=str(output),
             conda_env=conda_connection.env_name,
@@ -507,7 +500,7 @@ def test_notebook_papermill_cannot_read_leaves_no_html_of_an_earlier_try(
         caught.value
     )
     assert f"No HTML at {html}: papermill wrote no output notebook in this run" in messages(logs)
-    assert not html.exists() and hook.rendered_html is None
+    assert not html.exists() and RunResult.attached_to(caught.value).output_html is None
 
 
 @pytest.mark.parametrize("same_as", ["input_nb", "output_nb"])
@@ -521,8 +514,12 @@ def test_output_html_that_would_overwrite_a_notebook_is_refused_before_anything_
     html = str(notebook) if same_as == "input_nb" else f"file://{output}"
 
     with pytest.raises(AirflowFailException) as caught:
-        JupyterCondaHook().run_notebook(
-            input_nb=str(notebook), output_nb=str(output), conda_env="any-env", output_html=html
+        run_notebook(
+            JupyterCondaHook(),
+            input_nb=str(notebook),
+            output_nb=str(output),
+            conda_env="any-env",
+            output_html=html,
         )
 
     assert str(caught.value) == f"output_html {html!r} is {same_as}: the HTML would overwrite it"
@@ -537,8 +534,12 @@ def test_output_html_rendered_from_a_template_must_name_an_html_file(
     output, report = tmp_path / "out.ipynb", str(tmp_path / "report.txt")
 
     with pytest.raises(AirflowFailException) as caught:
-        JupyterCondaHook().run_notebook(
-            input_nb=str(typed_notebook), output_nb=str(output), conda_env="any-env", output_html=report
+        run_notebook(
+            JupyterCondaHook(),
+            input_nb=str(typed_notebook),
+            output_nb=str(output),
+            conda_env="any-env",
+            output_html=report,
         )
 
     assert (
@@ -559,8 +560,8 @@ def test_missing_conda_sh(
     output = tmp_path / "out.ipynb"
 
     with pytest.raises(AirflowFailException) as caught:
-        JupyterCondaHook().run_notebook(
-            input_nb=str(typed_notebook), output_nb=str(output), conda_env="any-env"
+        run_notebook(
+            JupyterCondaHook(), input_nb=str(typed_notebook), output_nb=str(output), conda_env="any-env"
         )
 
     message = str(caught.value)
@@ -578,8 +579,8 @@ def test_conda_sh_that_fails_when_sourced(
     output = tmp_path / "out.ipynb"
 
     with capture_logs() as logs, pytest.raises(AirflowFailException) as caught:
-        JupyterCondaHook().run_notebook(
-            input_nb=str(typed_notebook), output_nb=str(output), conda_env="any-env"
+        run_notebook(
+            JupyterCondaHook(), input_nb=str(typed_notebook), output_nb=str(output), conda_env="any-env"
         )
 
     assert f"sourcing conda.sh at '{conda_sh}' failed" in str(caught.value)
@@ -593,8 +594,8 @@ def test_unknown_environment_name(
     output = tmp_path / "out.ipynb"
 
     with capture_logs() as logs, pytest.raises(AirflowFailException) as caught:
-        JupyterCondaHook().run_notebook(
-            input_nb=str(typed_notebook), output_nb=str(output), conda_env="no-such-env"
+        run_notebook(
+            JupyterCondaHook(), input_nb=str(typed_notebook), output_nb=str(output), conda_env="no-such-env"
         )
 
     message = str(caught.value)
@@ -620,8 +621,8 @@ def test_environment_without_papermill(
     output = tmp_path / "out.ipynb"
 
     with capture_logs() as logs, pytest.raises(AirflowFailException) as caught:
-        JupyterCondaHook().run_notebook(
-            input_nb=str(typed_notebook), output_nb=str(output), conda_env=conda_env
+        run_notebook(
+            JupyterCondaHook(), input_nb=str(typed_notebook), output_nb=str(output), conda_env=conda_env
         )
 
     assert f"the environment '{conda_env}' has no papermill" in str(caught.value)
@@ -650,8 +651,8 @@ def test_archive_that_is_not_a_conda_pack_archive(
     output = tmp_path / "out.ipynb"
 
     with pytest.raises(AirflowFailException) as caught:
-        JupyterCondaHook().run_notebook(
-            input_nb=str(typed_notebook), output_nb=str(output), conda_env=str(archive)
+        run_notebook(
+            JupyterCondaHook(), input_nb=str(typed_notebook), output_nb=str(output), conda_env=str(archive)
         )
 
     message = str(caught.value)
@@ -667,8 +668,8 @@ def test_archive_that_cannot_be_unpacked(no_connection: None, typed_notebook: Pa
     output = tmp_path / "out.ipynb"
 
     with pytest.raises(AirflowFailException) as caught:
-        JupyterCondaHook().run_notebook(
-            input_nb=str(typed_notebook), output_nb=str(output), conda_env=str(archive)
+        run_notebook(
+            JupyterCondaHook(), input_nb=str(typed_notebook), output_nb=str(output), conda_env=str(archive)
         )
 
     assert f"cannot unpack '{archive}'" in str(caught.value)
@@ -683,8 +684,8 @@ def test_prefix_without_conda_meta(
     output = tmp_path / "out.ipynb"
 
     with pytest.raises(AirflowFailException) as caught:
-        JupyterCondaHook().run_notebook(
-            input_nb=str(typed_notebook), output_nb=str(output), conda_env=str(folder)
+        run_notebook(
+            JupyterCondaHook(), input_nb=str(typed_notebook), output_nb=str(output), conda_env=str(folder)
         )
 
     assert f"'{folder}' is not a conda environment (it has no conda-meta/ folder)" in str(caught.value)
@@ -696,8 +697,11 @@ def test_missing_archive_may_be_retried(no_connection: None, typed_notebook: Pat
     archive = tmp_path / "later.tar.gz"
 
     with pytest.raises(AirflowException) as caught:
-        JupyterCondaHook().run_notebook(
-            input_nb=str(typed_notebook), output_nb=str(tmp_path / "out.ipynb"), conda_env=str(archive)
+        run_notebook(
+            JupyterCondaHook(),
+            input_nb=str(typed_notebook),
+            output_nb=str(tmp_path / "out.ipynb"),
+            conda_env=str(archive),
         )
 
     assert not isinstance(caught.value, AirflowFailException)
@@ -723,8 +727,11 @@ def test_fault_of_the_worker_while_unpacking_fails_without_retry(
     archive = bare_archives[".tar.gz"]
 
     with pytest.raises(AirflowFailException) as caught:
-        JupyterCondaHook().run_notebook(
-            input_nb=str(typed_notebook), output_nb=str(tmp_path / "out.ipynb"), conda_env=str(archive)
+        run_notebook(
+            JupyterCondaHook(),
+            input_nb=str(typed_notebook),
+            output_nb=str(tmp_path / "out.ipynb"),
+            conda_env=str(archive),
         )
 
     message = str(caught.value)
@@ -742,7 +749,8 @@ def test_parameter_name_that_is_not_an_identifier_is_refused_before_anything_run
     output = tmp_path / "out.ipynb"
 
     with pytest.raises(AirflowFailException) as caught:
-        JupyterCondaHook().run_notebook(
+        run_notebook(
+            JupyterCondaHook(),
             input_nb=str(typed_notebook),
             output_nb=str(output),
             conda_env=conda_connection.env_name,
@@ -836,7 +844,8 @@ def test_cell_longer_than_jupyter_execution_timeout_is_named_as_such(
     output = tmp_path / "out.ipynb"
 
     with pytest.raises(AirflowException) as caught:
-        JupyterCondaHook().run_notebook(
+        run_notebook(
+            JupyterCondaHook(),
             input_nb=str(notebook),
             output_nb=str(output),
             conda_env=conda_connection.env_name,
@@ -854,12 +863,13 @@ def test_braces_in_notebook_paths_are_kept_verbatim(conda_connection: CondaInsta
     notebook = write_notebook(tmp_path / "in {x}.ipynb", "x = 0")
     output = tmp_path / "out {x} {}.ipynb"
 
-    result = JupyterCondaHook().run_notebook(
+    result = run_notebook(
+        JupyterCondaHook(),
         input_nb=str(notebook),
         output_nb=str(output),
         conda_env=conda_connection.env_name,
         parameters={"x": 5},
     )
 
-    assert result == str(output)
+    assert result.output_nb == str(output)
     assert injected_parameters(output) == {"x": 5}

@@ -59,7 +59,7 @@ def test_description_is_the_task_documentation():
     assert make(description="Daily **sales** report").doc_md == "Daily **sales** report"
 
 
-def test_unset_seed_arguments_leave_airflow_defaults():
+def test_unset_dolphinscheduler_arguments_leave_airflow_defaults():
     op = make()
     plain = BaseOperator(task_id="plain")
     assert (op.pool, op.priority_weight, op.weight_rule, op.execution_timeout, op.doc_md) == (
@@ -82,7 +82,7 @@ def test_explicit_base_operator_arguments_still_work():
 
 
 @pytest.mark.parametrize(
-    ("seed", "explicit", "named"),
+    ("ds_arguments", "explicit", "named"),
     [
         ({"worker_group": "gpu"}, {"pool": "cpu"}, "pool"),
         ({"task_priority": "HIGH"}, {"priority_weight": 3}, "priority_weight"),
@@ -92,9 +92,9 @@ def test_explicit_base_operator_arguments_still_work():
         ({"description": "x"}, {"doc_md": "y"}, "doc_md"),
     ],
 )
-def test_seed_argument_next_to_its_base_operator_twin_is_an_error(seed, explicit, named):
+def test_dolphinscheduler_argument_next_to_its_base_operator_twin_is_an_error(ds_arguments, explicit, named):
     with pytest.raises(ValueError, match=rf"both set {named}; pass only one"):
-        make(**seed, **explicit)
+        make(**ds_arguments, **explicit)
 
 
 @pytest.mark.parametrize(

@@ -16,24 +16,24 @@ from typing import Any
 
 import nbformat
 import pytest
-from airflow.sdk import DAG
-from airflow.sdk.definitions.param import process_params
 from structlog.testing import capture_logs
 
 from airflow_jupyter_provider.compat import AirflowFailException, AirflowSkipException
 from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator
 from devtools.conda_layout import conda_root
 from devtools.notebooks import tagged
-from tests.conftest import CondaInstall, ProcessMarker
 from tests.helpers import (
+    RUN_ID,
     TYPED_DEFAULTS,
     TYPED_PARAMETERS,
+    CondaInstall,
+    ProcessMarker,
     airflow_dags_test,
+    dag_in,
     injected_parameters,
+    run_task,
     write_notebook,
 )
-
-RUN_ID = "manual__2026-01-02T03:04:05+00:00"
 
 #: Shell syntax of every kind, a newline and non-ASCII text; no '/', so it also fits a file
 #: name and a conda environment name. Were any of it run by a shell, "$CANARY" would exist.
@@ -51,27 +51,6 @@ KERNEL_REPORT = (
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def run_task(op: JupyterCondaOperator, conf: dict[str, Any] | None = None) -> Any:
-    """Render ``op``'s templates from a context like the task runner's, then execute it."""
-    dag = op.dag
-    context: Any = {
-        "dag": dag,
-        "task": op,
-        "run_id": RUN_ID,
-        # How the task runner merges DAG params, task params and the trigger form's conf.
-        "params": process_params(dag, op, conf, suppress_exception=False),
-    }
-    op.render_template_fields(context)
-    return op.execute(context)
-
-
-def dag_in(folder: Path, dag_id: str, **kwargs: Any) -> DAG:
-    """A DAG whose file is in ``folder`` (the operator resolves relative paths from there)."""
-    dag = DAG(dag_id, schedule=None, **kwargs)
-    dag.fileloc = str(folder / f"{dag_id}.py")
-    return dag
 
 
 def kernel_report(output_nb: Path) -> dict[str, Any]:

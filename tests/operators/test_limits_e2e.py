@@ -20,12 +20,9 @@ import nbformat
 import psutil
 import pytest
 
-from tests.conftest import CondaInstall, ProcessMarker
-from tests.helpers import write_notebook
-from tests.hooks.test_jupyter_conda import wait_for
-from tests.operators.test_resource_limits import DAEMON_CELL
+from tests.helpers import DAEMON_CELL, CondaInstall, ProcessMarker, wait_for, write_notebook
 
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(os.geteuid() != 0, reason="creates cgroups: run as root")]
+pytestmark = pytest.mark.e2e
 
 DAG_ID = "jupyter_conda_limits_e2e"
 
@@ -105,6 +102,7 @@ def task_instances() -> dict[str, tuple[str, int]]:
     return {task_id: (state, try_number) for task_id, state, try_number in rows}
 
 
+@pytest.mark.requires_root
 def test_limits_alarms_and_kills_through_airflow(
     conda_connection: CondaInstall, process_marker: ProcessMarker, airflow_db: None, tmp_path: Path
 ) -> None:

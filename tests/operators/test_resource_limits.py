@@ -3,8 +3,9 @@ run's own cgroup accounting; a run stopped through on_kill taking its daemonized
 grandchildren with it; runs on a worker whose cgroups are read-only (fail, warn, -1); and a
 task on the KubernetesExecutor, whose pod enforces the limits instead.
 
-Needs root (these machines run tests as root): the runs create cgroups, and one test reads
-the machine's cgroups through a read-only bind mount in a mount namespace of its own.
+The tests marked requires_root need root (these machines run tests as root): their runs create
+cgroups, and one reads the machine's cgroups through a read-only bind mount in a mount
+namespace of its own.
 """
 
 from __future__ import annotations
@@ -26,26 +27,23 @@ import pytest
 from structlog.testing import capture_logs
 
 from airflow_jupyter_provider.compat import AirflowException
-from airflow_jupyter_provider.execution.limits import requested_limits
 from airflow_jupyter_provider.hooks.jupyter_conda import JupyterCondaHook
+from airflow_jupyter_provider.limits.values import requested_limits
 from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator
-from tests.conftest import CondaInstall, ProcessMarker
-from tests.helpers import write_notebook
-from tests.hooks.test_jupyter_conda import HookRun, messages, wait_for
-from tests.operators.test_jupyter_conda_run import dag_in, run_task
-
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="creates cgroups: run as root")
+from tests.helpers import (
+    DAEMON_CELL,
+    CondaInstall,
+    HookRun,
+    ProcessMarker,
+    dag_in,
+    messages,
+    run_task,
+    wait_for,
+    write_notebook,
+)
 
 #: Seconds of wall time over which the kernel's CPU time is measured.
 MEASURE_SECONDS = 3.0
-
-#: A cell that starts a daemon the way a careless notebook does: in a session of its own, its
-#: parent gone at once, so it belongs to no process tree of the run; its pid goes to a file.
-DAEMON_CELL = (
-    "import subprocess\n"
-    "subprocess.run(['setsid', 'sh', '-c', 'sleep 300 </dev/null >/dev/null 2>&1 & echo $! > \"$1\"',\n"
-    "                'sh', daemon_pid_file], check=True)"
-)
 
 
 def own_cgroup(pid: int | str, controller: str) -> str:
@@ -94,6 +92,7 @@ class TaskRun(threading.Thread):
             self.error = err
 
 
+@pytest.mark.requires_root
 def test_cpu_quota_50_keeps_a_busy_kernel_at_half_a_core(
     conda_connection: CondaInstall, tmp_path: Path
 ) -> None:
@@ -140,6 +139,7 @@ def test_cpu_quota_50_keeps_a_busy_kernel_at_half_a_core(
     assert any(line.startswith("The run used ") and "s of CPU time" in line for line in messages(logs))
 
 
+@pytest.mark.requires_root
 def test_on_kill_ends_the_run_with_its_daemons_and_removes_its_groups(
     conda_connection: CondaInstall, process_marker: ProcessMarker, tmp_path: Path
 ) -> None:
@@ -195,19 +195,20 @@ READ_ONLY_RUNS = textwrap.dedent(
     import json, os, sys
     from structlog.testing import capture_logs
     from airflow_jupyter_provider.compat import AirflowFailException
-    from airflow_jupyter_provider.execution.limits import requested_limits
+    from airflow_jupyter_provider.limits.values import requested_limits
     from airflow_jupyter_provider.hooks.jupyter_conda import JupyterCondaHook
+    from airflow_jupyter_provider.run.request import NotebookRun
 
     results = {}
     for case in json.loads(sys.argv[1]):
         os.environ["AIRFLOW__JUPYTER_CONDA__UNENFORCEABLE_LIMITS"] = case["policy"]
         with capture_logs() as logs:
             try:
-                JupyterCondaHook().run_notebook(
+                JupyterCondaHook().run(NotebookRun.create(
                     input_nb=case["input_nb"], output_nb=case["output_nb"], conda_env=case["conda_env"],
                     parameters={"report": case["report"]},
                     limits=requested_limits(case["cpu_quota"], case["max_memory"]),
-                )
+                ))
                 error = None
             except AirflowFailException as err:
                 error = str(err)
@@ -226,6 +227,7 @@ READ_ONLY_BIND = (
 )
 
 
+@pytest.mark.requires_root
 def test_read_only_cgroups_fail_limited_tasks_with_the_documented_error_unless_told_to_warn(
     conda_connection: CondaInstall, tmp_path: Path
 ) -> None:

@@ -16,7 +16,7 @@ import pytest
 from airflow.sdk import BaseNotifier
 
 from airflow_jupyter_provider.compat import AirflowTaskTimeout
-from airflow_jupyter_provider.operators.timeout_alarm import TimeoutAlarm
+from airflow_jupyter_provider.operators.timeout import TimeoutAlarm
 
 CONTEXT = {"task_instance_key_str": "dag__task__20260102", "params": {"who": "on-call"}}
 SOON = timedelta(milliseconds=50)

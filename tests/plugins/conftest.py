@@ -7,19 +7,13 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.plugins.helpers import NotebookRuns
+
 DAGS = Path(__file__).with_name("dags")
-
-
-@dataclass(frozen=True)
-class NotebookRuns:
-    records_run_id: str
-    other_run_id: str
-    output: Path
 
 
 def airflow(*args: str, env: dict[str, str]) -> None:

@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pytest
 
 from airflow_jupyter_provider.plugins import URL_PREFIX
-from tests.plugins.conftest import NotebookRuns
+from tests.plugins.helpers import NotebookRuns
 
 pytestmark = pytest.mark.e2e
 

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-BROKEN_DAGS = Path(__file__).with_name("broken_dags")
-POOLS_FILE = BROKEN_DAGS / "pools.json"
-#: A pool that exists only in the database: correct.py's summary task runs in it.
-DATABASE_POOL = "gpu"
+from tests.testing.helpers import DATABASE_POOL
 
 
 @pytest.fixture(scope="session")

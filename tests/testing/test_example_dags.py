@@ -7,7 +7,7 @@ check does not apply; their pools are the default one, so no database or pools f
 from __future__ import annotations
 
 from airflow_jupyter_provider.testing import assert_no_findings, check_dag_folder
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def test_example_dags_have_no_findings() -> None:

@@ -11,8 +11,8 @@ from jupyter_client.kernelspec import KernelSpecManager
 
 from airflow_jupyter_provider.testing import check_dag_folder
 from airflow_jupyter_provider.testing.kernels import environment_kernels
-from tests.conftest import CondaInstall
-from tests.testing.conftest import BROKEN_DAGS
+from tests.helpers import CondaInstall
+from tests.testing.helpers import BROKEN_DAGS
 
 #: Run by the environment's own Python: the kernels its jupyter_client finds inside the environment.
 KERNELS_IN_ENV = """

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from airflow_jupyter_provider.testing import check_dag_folder
-from tests.testing.conftest import BROKEN_DAGS
+from tests.testing.helpers import BROKEN_DAGS
 
 
 def test_a_dag_folder_that_does_not_exist_is_an_error(tmp_path: Path) -> None:

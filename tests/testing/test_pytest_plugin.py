@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
-from tests.testing.conftest import BROKEN_DAGS, POOLS_FILE
-from tests.testing.test_broken_dags import EXPECTED
+from tests.helpers import REPO
+from tests.testing.helpers import BROKEN_DAGS, EXPECTED, POOLS_FILE
 
 PLUGIN = "airflow_jupyter_provider.testing.pytest_plugin"
 

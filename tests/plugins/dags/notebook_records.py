@@ -14,8 +14,8 @@ import nbformat
 import pendulum
 from airflow.sdk import dag, get_current_context, task
 
-from airflow_jupyter_provider import OUTPUT_HTML_XCOM_KEY
-from airflow_jupyter_provider.notebook.render import render_html
+from airflow_jupyter_provider.plugins import OUTPUT_HTML_XCOM_KEY
+from airflow_jupyter_provider.run.render import render_html
 
 
 def output_file(suffix: str = ".html") -> Path:

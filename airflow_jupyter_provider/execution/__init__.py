@@ -1,1 +1,0 @@
-"""Running the notebook's process tree on the worker: start, stream, stop."""

@@ -1,0 +1,53 @@
+"""The launcher: ``run_notebook.sh`` and its protocol, in one place.
+
+The script's command line (cgroup flags, the mode word that says how to activate the
+environment, the papermill arguments after ``--``) is built here and only here, and its own
+exit statuses are read back here. Every user value reaches the script as an argument, never as
+shell text.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from airflow_jupyter_provider.environments import Activation
+
+SCRIPT = Path(__file__).with_name("run_notebook.sh")
+
+#: Exit statuses of the script that mean the environment or the run's set-up, not the notebook,
+#: failed. None of them can be fixed by a retry; each message says what to fix.
+ENVIRONMENT_FAILURES: dict[int, str] = {
+    90: "sourcing conda.sh at '{conda_path}' failed (see the lines above); check the 'conda_path' extra "
+    "of the jupyter_conda connection",
+    91: "conda could not activate the environment '{conda_env}'; `conda env list` on the worker shows "
+    "the names and prefixes it knows",
+    92: "the packed environment '{conda_env}' could not be activated by its bin/activate",
+    94: "the environment '{conda_env}' has no papermill: install papermill and ipykernel into it",
+    95: "the run could not join the cgroup that enforces its limits (see the line above); on cgroup v2 a "
+    "worker that is not root may only move processes between groups below one it may write to",
+}
+
+
+def command(activation: Activation, cgroup_procs: Sequence[Path], papermill_args: Sequence[str]) -> list[str]:
+    """The argument vector that joins ``cgroup_procs``, activates, then runs papermill."""
+    argv = ["bash", str(SCRIPT)]
+    for procs in cgroup_procs:
+        argv += ["--cgroup", str(procs)]
+    if activation.conda_sh is None:
+        argv += ["packed", activation.target]
+    else:
+        argv += ["conda", activation.conda_sh, activation.target]
+    return [*argv, "--", *papermill_args]
+
+
+def environment_failure(status: int, *, conda_path: str, conda_env: str) -> str | None:
+    """What went wrong before papermill ran, if ``status`` is one of the script's own."""
+    message = ENVIRONMENT_FAILURES.get(status)
+    return None if message is None else message.format(conda_path=conda_path, conda_env=conda_env)
+
+
+def child_env() -> dict[str, str]:
+    """The script's environment: the worker's, with Python's output unbuffered."""
+    return {**os.environ, "PYTHONUNBUFFERED": "1"}

@@ -1,0 +1,104 @@
+"""What a run leaves: the executed notebook, read once after papermill ends, and what is made of
+it (the failed cell, the HTML, the results for later tasks); and :class:`RunResult`, which the
+hook returns, or attaches to the exception of a run that failed or was interrupted."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from logging import Logger
+from pathlib import Path
+from typing import Any
+
+from airflow_jupyter_provider.locations import is_local
+from airflow_jupyter_provider.run.failure import FailedCell
+from airflow_jupyter_provider.run.render import write_html
+from airflow_jupyter_provider.run.results import collect_results
+
+#: The attribute of an exception that carries the result of the run it ended.
+_ATTRIBUTE = "jupyter_conda_run_result"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run produced, for the operator to hand on (XComs)."""
+
+    #: the executed notebook's path or URL
+    output_nb: str
+    #: the local path of the executed notebook as HTML, if it was rendered
+    output_html: str | None = None
+    #: what the notebook recorded for later tasks (see ``results.py``); after a success only
+    results: dict[str, Any] = field(default_factory=dict)
+    #: what was recorded but not taken, or why no results could be read
+    result_problems: tuple[str, ...] = ()
+
+    def attach_to(self, error: BaseException) -> BaseException:
+        """Let ``error`` carry this result: a failed run's HTML shows its error."""
+        setattr(error, _ATTRIBUTE, self)
+        return error
+
+    @staticmethod
+    def attached_to(error: BaseException) -> RunResult | None:
+        """The result ``error`` carries, if the run it ended got as far as starting papermill."""
+        return getattr(error, _ATTRIBUTE, None)
+
+
+@dataclass(frozen=True)
+class ExecutedNotebook:
+    """The output notebook as this run left it, loaded once; ``notebook`` is None when this run
+    wrote none (``written`` false) or it cannot be read."""
+
+    location: str
+    notebook: Any
+    written: bool = True
+
+    @classmethod
+    def load(cls, location: str, started_at: float, log: Logger) -> ExecutedNotebook:
+        """The notebook at ``location``. A local notebook older than the run is an earlier try's:
+        it would show that try's outcome, so it is not read."""
+        from papermill.iorw import load_notebook_node
+
+        if is_local(location) and not _written_since(Path(location), started_at):
+            return cls(location, None, written=False)
+        try:
+            return cls(location, load_notebook_node(location))
+        except Exception as err:  # missing or half written: say so, go on
+            log.warning("Could not read the output notebook %s: %s", location, err)
+            return cls(location, None)
+
+    def failed_cell(self) -> FailedCell | None:
+        return None if self.notebook is None else FailedCell.find(self.notebook)
+
+    def render(self, html_path: Path, owner: Mapping[str, Any] | None, log: Logger) -> str | None:
+        """Write the HTML (last: it changes how JSON outputs show); a failure is only a warning."""
+        try:
+            write_html(self.notebook, self.location, html_path, owner)
+        except Exception as err:
+            log.warning("Could not render %s as HTML at %s: %s", self.location, html_path, err)
+            return None
+        log.info("Executed notebook as HTML: %s", html_path)
+        return str(html_path)
+
+    def result(
+        self, html_path: Path | None, owner: Mapping[str, Any] | None, *, succeeded: bool, log: Logger
+    ) -> RunResult:
+        """The run's result: results after a success, then the HTML (whether the notebook failed
+        or not)."""
+        results: dict[str, Any] = {}
+        problems: list[str] = []
+        if succeeded and self.notebook is not None:
+            results, problems = collect_results(self.notebook)
+        html = None
+        if html_path is not None and self.notebook is not None:
+            html = self.render(html_path, owner, log)
+        elif html_path is not None and not self.written:
+            log.info("No HTML at %s: papermill wrote no output notebook in this run", html_path)
+        return RunResult(self.location, html, results, tuple(problems))
+
+
+def _written_since(path: Path, started_at: float) -> bool:
+    """Whether ``path`` is a file written since ``started_at`` (2 s for coarse file system clocks)."""
+    try:
+        return path.stat().st_mtime >= started_at - 2
+    except FileNotFoundError:
+        return False

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Join the run's cgroups, activate a conda environment, then run that environment's papermill.
+#
+#   run_notebook.sh [--cgroup CGROUP_PROCS]... conda  CONDA_SH ENV_NAME_OR_PREFIX -- PAPERMILL_ARGUMENTS...
+#   run_notebook.sh [--cgroup CGROUP_PROCS]... packed UNPACKED_PREFIX              -- PAPERMILL_ARGUMENTS...
+#
+# Every user value arrives as a positional argument and is only ever expanded inside
+# double quotes: nothing a user supplies becomes shell text. The exit statuses 90-92, 94 and 95
+# are this script's own; the hook turns them into messages (see run/launcher.py, which builds this command line).
+
+# This shell moves itself into each of the run's cgroups before doing anything else, so
+# everything it starts (conda, papermill, the kernel and their children) starts inside them.
+while [ "${1:-}" = "--cgroup" ]; do
+    echo "$$" > "$2" || exit 95
+    shift 2
+done
+
+mode=$1
+shift
+case "$mode" in
+    conda)
+        conda_sh=$1 env=$2
+        shift 2
+        # shellcheck disable=SC1090
+        source "$conda_sh" || exit 90
+        conda activate "$env" || exit 91
+        ;;
+    packed)
+        prefix=$1
+        shift
+        # conda-unpack ran once, when the environment cache unpacked the archive.
+        # shellcheck disable=SC1091
+        source "$prefix/bin/activate" || exit 92
+        ;;
+    *)
+        echo "run_notebook.sh: unknown mode '$mode'" >&2
+        exit 2
+        ;;
+esac
+[ "$1" = "--" ] && shift
+
+# The environment's own papermill, never one found further down PATH.
+[ -n "${CONDA_PREFIX:-}" ] && [ -x "$CONDA_PREFIX/bin/papermill" ] || exit 94
+exec "$CONDA_PREFIX/bin/papermill" "$@"
