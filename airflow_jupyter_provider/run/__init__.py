@@ -1,2 +1,5 @@
-"""What papermill is told (parameters, options) and what the worker makes of a run: the task
-log's cell progress, the failed cell, the HTML rendering and the results for later tasks."""
+"""One notebook run on the worker, below the hook: what is asked for (``request.py``), what
+papermill is told (``papermill_args.py``, ``parameters.py``), how it is started
+(``launcher.py`` with ``run_notebook.sh``, ``process.py``), the task log's cell progress
+(``progress.py``), and what is made of the executed notebook (``outcome.py``: ``failure.py``,
+``render.py``, ``results.py``)."""
