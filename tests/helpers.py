@@ -12,12 +12,21 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+import airflow
 import nbformat
+import pytest
+from packaging.version import Version
 
 from devtools.notebooks import write_notebook
 
 __all__ = ["injected_parameters", "tar_member", "write_notebook"]
 
+
+#: Declarative connection form fields (``conn-fields`` in the provider info) arrived in Airflow 3.2.
+needs_connection_form_fields = pytest.mark.skipif(
+    Version(airflow.__version__) < Version("3.2"),
+    reason=f"Airflow {airflow.__version__} has no declarative connection form fields (3.2 and later do)",
+)
 
 #: One parameter of every JSON type.
 TYPED_PARAMETERS: dict[str, Any] = {
