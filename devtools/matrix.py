@@ -110,7 +110,7 @@ def plan(found: list[Interpreter], main: Interpreter) -> tuple[list[Cell], list[
         else:
             cells.append(Cell(f"python-{candidate.label}", candidate))
     for pins in sorted(REPO.glob(AIRFLOW_PINS)):
-        airflow = _pinned_lines(pins)["apache-airflow"].split("==")[1]
+        airflow = dict(_pins(pins))["apache-airflow"].split("==")[1]
         cells.append(Cell(f"airflow-{airflow}-python-{main.label}", main, pins))
     return cells, left_out
 
@@ -119,21 +119,22 @@ def constraints_for(cell: Cell) -> Path:
     """``constraints-test.txt`` with the cell's own pins in place of the same packages' pins."""
     if cell.pins is None:
         return CONSTRAINTS
-    own = _pinned_lines(cell.pins)
-    shared = {name: line for name, line in _pinned_lines(CONSTRAINTS).items() if name not in own}
+    own = _pins(cell.pins)
+    replaced = {name for name, _ in own}
+    shared = [(name, line) for name, line in _pins(CONSTRAINTS) if name not in replaced]
     merged = cell.folder / "constraints.txt"
-    merged.write_text("".join(f"{line}\n" for line in {**shared, **own}.values()))
+    merged.write_text("".join(f"{line}\n" for _, line in [*shared, *own]))
     return merged
 
 
-def _pinned_lines(path: Path) -> dict[str, str]:
-    """Package name (normalised) -> its pin line, comments and blank lines left out."""
+def _pins(path: Path) -> list[tuple[str, str]]:
+    """(package name, normalised; its pin line) of each pin, comments and blank lines left out."""
     lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
-    return {
-        re.split(r"[=<>!~; \[]", line, maxsplit=1)[0].lower().replace("_", "-"): line
-        for line in lines
-        if line
-    }
+    return [(_name(line), line) for line in lines if line]
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[=<>!~; \[]", requirement, maxsplit=1)[0].lower().replace("_", "-")
 
 
 def prepare(cell: Cell) -> Path:
