@@ -6,6 +6,9 @@
 #               (installs Debian's chromium, chromium-driver and redis-server when missing)
 #   make airflow  a local Airflow (API server, scheduler, DAG processor) serving the example DAGs;
 #               prints the UI address and the login, stops on Ctrl-C
+#   make test-matrix  the compatibility run (devtools/matrix.py): the tests that start no Airflow
+#               servers and every example DAG, on each other Python 3.10-3.13 found on this machine
+#               and on each older supported Airflow minor; run it after make test, same PYTHON
 
 PYTHON ?= python3
 VENV := .venv
@@ -17,7 +20,7 @@ INSTALLED := $(VENV)/.installed
 # the demo and the tests build with pip.
 export PIP_QUIET ?= 1
 
-.PHONY: demo test airflow system-packages
+.PHONY: demo test test-matrix airflow system-packages
 
 demo: $(INSTALLED)
 	$(BIN)/python -m devtools.demo
@@ -29,6 +32,9 @@ test: $(INSTALLED) system-packages
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+
+test-matrix: $(INSTALLED)
+	$(BIN)/python -m devtools.matrix
 
 # Chromium, its driver and redis-server for the end-to-end tests, from Debian's packages.
 system-packages:

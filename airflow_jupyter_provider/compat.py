@@ -1,7 +1,8 @@
 """Airflow names that live in different modules across the Airflow versions this package supports.
 
-Airflow 3.2 moved the task exceptions and the configuration into the Task SDK (``airflow.sdk``);
-Airflow 3.1 has them in ``airflow.exceptions`` and ``airflow.configuration``. Everything in this
+Airflow 3.2 moved the task exceptions, the configuration and the task instance key into the Task
+SDK (``airflow.sdk``) and DagBag into ``airflow.dag_processing``; Airflow 3.1 has them in
+``airflow.exceptions``, ``airflow.configuration`` and ``airflow.models``. Everything in this
 package imports these names from here, so each one is looked up in one place.
 """
 
@@ -28,6 +29,8 @@ except ImportError:  # Airflow 3.1
 
 if TYPE_CHECKING:
     from airflow.configuration import AirflowConfigParser
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk.types import TaskInstanceKey
 
 
 def airflow_conf() -> AirflowConfigParser:
@@ -39,6 +42,24 @@ def airflow_conf() -> AirflowConfigParser:
     return conf
 
 
+def dag_bag_class() -> type[DagBag]:
+    """Airflow's DagBag, which loads a DAG folder; imported when first asked for."""
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:  # Airflow 3.1
+        from airflow.models.dagbag import DagBag
+    return DagBag
+
+
+def task_instance_key_class() -> type[TaskInstanceKey]:
+    """The key Airflow passes to extra links' ``get_link``; imported when first asked for."""
+    try:
+        from airflow.sdk.types import TaskInstanceKey
+    except ImportError:  # Airflow 3.1
+        from airflow.models.taskinstancekey import TaskInstanceKey
+    return TaskInstanceKey
+
+
 __all__ = [
     "AirflowException",
     "AirflowFailException",
@@ -46,4 +67,6 @@ __all__ = [
     "AirflowSkipException",
     "AirflowTaskTimeout",
     "airflow_conf",
+    "dag_bag_class",
+    "task_instance_key_class",
 ]

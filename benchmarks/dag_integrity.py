@@ -62,8 +62,9 @@ with DAG(
 CHILD = """
 import json, sys, time
 start = time.perf_counter()
-from airflow.dag_processing.dagbag import DagBag
+from airflow_jupyter_provider.compat import dag_bag_class
 from airflow_jupyter_provider.testing import check_dagbag
+DagBag = dag_bag_class()
 imported = time.perf_counter()
 bag = DagBag(dag_folder=sys.argv[1])
 loaded = time.perf_counter()

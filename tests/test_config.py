@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from airflow_jupyter_provider.compat import airflow_conf
 from airflow_jupyter_provider.config import CgroupSettings
 from airflow_jupyter_provider.exceptions import SettingError
 
@@ -23,12 +24,14 @@ def test_settings_default_to_the_system_mount_the_workers_own_group_and_failing(
 
 
 def test_the_options_and_their_defaults_are_declared_to_airflow():
-    """Airflow knows them from the provider's info: no fallback is given here."""
-    conf = airflow_conf()
+    """Airflow knows them from the provider's info, as `airflow config get-value` shows them."""
 
-    declared = {name: conf.get("jupyter_conda", name) for name in ("cgroup_mount", "cgroup_parent")}
-    assert declared == {"cgroup_mount": "/sys/fs/cgroup", "cgroup_parent": ""}
-    assert conf.get("jupyter_conda", "unenforceable_limits") == "fail"
+    def value(option: str) -> str:
+        command = [sys.executable, "-m", "airflow", "config", "get-value", "jupyter_conda", option]
+        return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
+
+    declared = {option: value(option) for option in ("cgroup_mount", "cgroup_parent", "unenforceable_limits")}
+    assert declared == {"cgroup_mount": "/sys/fs/cgroup", "cgroup_parent": "", "unenforceable_limits": "fail"}
 
 
 def test_settings_come_from_the_jupyter_conda_section(monkeypatch):

@@ -14,14 +14,18 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
 import pytest
-from airflow.dag_processing.dagbag import DagBag
 
+from airflow_jupyter_provider.compat import dag_bag_class
 from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator
 from devtools.conda_layout import conda_root
 from tests.helpers import REPO, CondaInstall, injected_parameters
+
+if TYPE_CHECKING:
+    from airflow.dag_processing.dagbag import DagBag
 
 EXAMPLE_DAGS = REPO / "example_dags"
 NAMED_ENV = "jupyter-demo"
@@ -32,7 +36,7 @@ DAG_TEST_TIMEOUT = 600
 
 @pytest.fixture(scope="module")
 def dagbag() -> DagBag:
-    return DagBag(dag_folder=EXAMPLE_DAGS)
+    return dag_bag_class()(dag_folder=EXAMPLE_DAGS)
 
 
 def parameters_cell_names(notebook_path: Path) -> set[str]:

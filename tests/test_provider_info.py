@@ -19,6 +19,7 @@ from airflow_jupyter_provider import __version__
 from airflow_jupyter_provider.compat import AirflowNotFoundException
 from airflow_jupyter_provider.config import DEFAULT_CONDA_PATH
 from airflow_jupyter_provider.hooks.jupyter_conda import JupyterCondaHook
+from tests.helpers import needs_connection_form_fields
 
 HOOK_CLASS = "airflow_jupyter_provider.hooks.jupyter_conda.JupyterCondaHook"
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
@@ -45,9 +46,9 @@ def test_providers_list_shows_the_package() -> None:
     assert versions.get("airflow-jupyter-provider") == __version__
 
 
+@needs_connection_form_fields
 def test_providers_manager_knows_the_connection_type() -> None:
     from airflow.providers_manager import ProvidersManager
-    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 
     manager = ProvidersManager()
     ui = {meta.connection_type: meta for meta in manager.iter_connection_type_hook_ui_metadata()}
@@ -60,7 +61,14 @@ def test_providers_manager_knows_the_connection_type() -> None:
     assert widget.field["schema"]["title"] == "Path of conda.sh"
     assert widget.field["schema"]["default"] == DEFAULT_CONDA_PATH
 
-    # The task runtime imports the hook class to describe it; None here means it failed to load.
+
+def test_the_task_runtime_loads_the_hook_of_the_connection_type() -> None:
+    """The task runtime imports the hook class to describe it; None here means it failed to load."""
+    try:
+        from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+    except ImportError:  # Airflow 3.1: one ProvidersManager serves the runtime too
+        from airflow.providers_manager import ProvidersManager as ProvidersManagerTaskRuntime
+
     hook = ProvidersManagerTaskRuntime().hooks["jupyter_conda"]
     assert hook is not None
     assert (hook.hook_class_name, hook.hook_name) == (HOOK_CLASS, "Jupyter Conda")
@@ -83,6 +91,7 @@ def test_providers_manager_knows_the_ui_plugin() -> None:
     ]
 
 
+@needs_connection_form_fields
 def test_connection_form_the_ui_receives() -> None:
     """What the api-server's /ui/connections/hook_meta hands the connection form."""
     from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService

@@ -36,11 +36,11 @@ def check_dag_folder(
     :raises FileNotFoundError: there is no ``dag_folder``; DagBag would find nothing in it, and a
         mistyped folder would pass.
     """
-    from airflow.dag_processing.dagbag import DagBag
+    from airflow_jupyter_provider.compat import dag_bag_class
 
     if not Path(dag_folder).exists():
         raise FileNotFoundError(f"dag_folder: nothing at '{dag_folder}'")
-    return check_dagbag(DagBag(dag_folder=str(dag_folder)), strict=strict, pools_file=pools_file)
+    return check_dagbag(dag_bag_class()(dag_folder=str(dag_folder)), strict=strict, pools_file=pools_file)
 
 
 def check_dagbag(

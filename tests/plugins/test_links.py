@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from airflow.sdk.types import TaskInstanceKey
 
+from airflow_jupyter_provider.compat import task_instance_key_class
 from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator
 from airflow_jupyter_provider.plugins.links import OutputNotebookLink
 
@@ -15,7 +15,7 @@ def link(map_index: int = -1) -> str:
     operator = JupyterCondaOperator(
         task_id="forecast", conda_env="env", input_nb="in.ipynb", output_nb="out.ipynb"
     )
-    key = TaskInstanceKey(
+    key = task_instance_key_class()(
         dag_id="sales", task_id="forecast", run_id=RUN_ID, try_number=1, map_index=map_index
     )
     (extra_link,) = operator.operator_extra_links
