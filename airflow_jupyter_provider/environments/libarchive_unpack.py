@@ -11,11 +11,16 @@ ours: for each entry, before libarchive writes it, this module refuses (naming t
 - hard links whose target is absolute, has ``..`` or leaves the destination;
 - device files, FIFOs and sockets.
 
-What stays with libarchive is what it checks at the moment it writes: no entry is written
-through a symbolic link (``ARCHIVE_EXTRACT_SECURE_SYMLINKS``), which together with the link
-rules above keeps every path inside the destination, and ``..`` is refused a second time
-(``ARCHIVE_EXTRACT_SECURE_NODOTDOT``). Names are made absolute under the real path of the
-destination after they are checked, so the process's working directory is never changed.
+- entries written through a symbolic link of the archive, or over one, and symbolic links
+  replacing a folder of the archive: with link targets resolving inside the destination from
+  a real folder, this keeps every path inside it, whatever the order of the entries.
+
+libarchive refuses ``..`` a second time (``ARCHIVE_EXTRACT_SECURE_NODOTDOT``). Where the
+destination is not empty at the start, links that were already there are refused by
+libarchive too (``ARCHIVE_EXTRACT_SECURE_SYMLINKS``); it checks every folder of every path
+with two system calls each, which would make an unpack into an empty folder, the cache's
+case, a third slower. Names are made absolute under the real path of the destination after
+they are checked, so the process's working directory is never changed.
 
 Permissions are those of the standard library's ``data`` filter: no set-id or sticky bits, no
 group or other write bits, owner read and write always, executable bits kept only where the
@@ -57,7 +62,7 @@ _EXTRACT_PERM = 0x0002
 _EXTRACT_TIME = 0x0004
 _EXTRACT_SECURE_SYMLINKS = 0x0100
 _EXTRACT_SECURE_NODOTDOT = 0x0200
-_FLAGS = _EXTRACT_PERM | _EXTRACT_TIME | _EXTRACT_SECURE_SYMLINKS | _EXTRACT_SECURE_NODOTDOT
+_FLAGS = _EXTRACT_PERM | _EXTRACT_TIME | _EXTRACT_SECURE_NODOTDOT
 
 
 @functools.cache
@@ -103,6 +108,8 @@ def unpack(ffi: ModuleType, archive: Path, destination: Path, kind: str) -> None
     """
     destination.mkdir(parents=True, exist_ok=True)
     root = os.fsencode(os.path.realpath(destination))
+    with os.scandir(root) as entries:
+        flags = _FLAGS if next(entries, None) is None else _FLAGS | _EXTRACT_SECURE_SYMLINKS
     read_p = ffi.read_new()
     write_p = None
     try:
@@ -110,7 +117,7 @@ def unpack(ffi: ModuleType, archive: Path, destination: Path, kind: str) -> None
         ffi.read_support_format_all(read_p)
         ffi.read_open_filename_w(read_p, str(archive), 1 << 16)
         write_p = ffi.write_disk_new()
-        ffi.write_disk_set_options(write_p, _FLAGS)
+        ffi.write_disk_set_options(write_p, flags)
         _extract(ffi, read_p, write_p, root, zip_archive=kind == "zip")
         ffi.write_close(write_p)  # folders' times and modes are set here, last
     except _Refused as err:
@@ -139,6 +146,8 @@ def _extract(ffi: ModuleType, read_p: int, write_p: int, root: bytes, *, zip_arc
     )
     mode_of, set_perm, set_pathname = ffi.entry_mode, ffi.entry_set_perm, ffi.entry_copy_pathname
     prefix = root + b"/"
+    links: set[bytes] = set()  # the symbolic links written so far, normalized names
+    folders: set[bytes] = set()  # folders known to be real: nothing in their path is a link
     entry_p = ffi.entry_new()
     try:
         while True:
@@ -154,6 +163,12 @@ def _extract(ffi: ModuleType, read_p: int, write_p: int, root: bytes, *, zip_arc
                 raise _Refused("an entry has no name libarchive can convert to this locale")
             kind = filetype(entry_p) & _AE_IFMT
             _check_name(name, root)
+            path = _normalized(name)
+            folder = path.rpartition(b"/")[0]
+            if folder and folder not in folders:
+                _check_folder(name, folder, links, folders)
+            if path in links:
+                raise _Refused(f"member {_show(name)} would be written over the symbolic link {_show(path)}")
             target = hardlink(entry_p)
             if target is not None:
                 _check_hardlink(name, target, root)
@@ -162,8 +177,12 @@ def _extract(ffi: ModuleType, read_p: int, write_p: int, root: bytes, *, zip_arc
             elif kind == _AE_IFLNK:
                 if zip_archive:
                     raise _Refused(f"member {_show(name)} is a symbolic link")
+                if path in folders:
+                    raise _Refused(f"{_show(name)} is a symbolic link that would replace a folder")
                 _check_symlink(name, symlink(entry_p), root)
+                links.add(path)
             elif kind == _AE_IFDIR:
+                folders.add(path)
                 set_perm(entry_p, (mode_of(entry_p) & 0o755) | 0o700)
             elif kind == _AE_IFREG:
                 mode = mode_of(entry_p) & 0o755
@@ -183,6 +202,23 @@ def _function(ffi: ModuleType, name: str, restype: object, *argtypes: object) ->
     function = ffi.libarchive[f"archive_{name}"]
     function.argtypes, function.restype = argtypes, restype
     return function
+
+
+def _normalized(name: bytes) -> bytes:
+    """``name`` without ``.`` components, doubled or trailing slashes (``..`` is refused before)."""
+    if name.startswith(b"./") or b"//" in name or b"/./" in name or name.endswith(b"/."):
+        name = b"/".join(part for part in name.split(b"/") if part not in (b"", b"."))
+    return name.rstrip(b"/")
+
+
+def _check_folder(name: bytes, folder: bytes, links: set[bytes], folders: set[bytes]) -> None:
+    """Refuse ``name`` when a folder on its path is a symbolic link; else remember them as real."""
+    parts = folder.split(b"/")
+    above = [b"/".join(parts[: depth + 1]) for depth in range(len(parts))]
+    for path in above:
+        if path in links:
+            raise _Refused(f"member {_show(name)} would be written through the symbolic link {_show(path)}")
+    folders.update(above)
 
 
 def _check_name(name: bytes, root: bytes) -> None:
