@@ -21,7 +21,7 @@ unpacked prefix and a cold activation through ``EnvironmentCache`` (copy and has
 archive, unpack, conda-unpack), and reports conda-unpack's share of a cold activation.
 
     python -m benchmarks.unpack_speed [--root DIR] [--runs 3] [--filesystems tmpfs,disk]
-        [--formats gz,tar,bz2,xz,zst,zip] [--disk-formats gz]
+        [--formats gz,tar,bz2,xz,zst,zip] [--disk-formats gz] [--no-stdlib] [--no-conda-unpack]
 """
 
 from __future__ import annotations
@@ -97,8 +97,8 @@ def make_formats(root: Path, gz: Path, formats: list[str]) -> dict[str, Path]:
     return made
 
 
-def unpackers(name: str, archive: Path) -> dict[str, Callable[[Path], object]]:
-    """The command, the libarchive path and the standard-library path for one archive."""
+def unpackers(name: str, archive: Path, stdlib: bool = True) -> dict[str, Callable[[Path], object]]:
+    """The command, the libarchive path and (if ``stdlib``) the standard-library path for one archive."""
     ffi = libarchive_unpack.load()
     if ffi is None:
         raise SystemExit("libarchive cannot be loaded: " + libarchive_unpack.HOW_TO_INSTALL)
@@ -109,11 +109,13 @@ def unpackers(name: str, archive: Path) -> dict[str, Callable[[Path], object]]:
         argv = [part.format(archive=archive, target=target) for part in command]
         subprocess.run(argv, check=True)
 
-    return {
+    paths: dict[str, Callable[[Path], object]] = {
         " ".join(command[:-3] if name != "zip" else command[:2]): run_command,
         "libarchive path": lambda target: libarchive_unpack.unpack(ffi, archive, target, kind),
-        "tarfile/zipfile path": lambda target: archive_module.UNPACKERS[kind](archive, target),
     }
+    if stdlib:
+        paths["tarfile/zipfile path"] = lambda target: archive_module.UNPACKERS[kind](archive, target)
+    return paths
 
 
 def interleaved_fresh(
@@ -174,6 +176,10 @@ def main() -> None:
     parser.add_argument("--filesystems", default="tmpfs,disk")
     parser.add_argument("--formats", default="gz,tar,bz2,xz,zst,zip")
     parser.add_argument("--disk-formats", default="gz", help="formats also timed on disk")
+    parser.add_argument("--no-stdlib", action="store_true", help="leave the tarfile/zipfile path out")
+    parser.add_argument(
+        "--no-conda-unpack", action="store_true", help="leave conda-unpack and cold activation out"
+    )
     args = parser.parse_args()
     figures: dict = {}
     rows: list[tuple[str, str, str, str, str]] = []
@@ -205,7 +211,12 @@ def main() -> None:
                     f"{filesystem}: .{name} ({path.stat().st_size / 1e6:.1f} MB), {args.runs} rounds...",
                     flush=True,
                 )
-                times = interleaved_fresh(args.runs, unpackers(name, path), work, sync=filesystem == "disk")
+                times = interleaved_fresh(
+                    args.runs,
+                    unpackers(name, path, stdlib=not args.no_stdlib),
+                    work,
+                    sync=filesystem == "disk",
+                )
                 medians = {label: statistics.median(samples) for label, samples in times.items()}
                 command = next(iter(medians))
                 figures[f"{filesystem}/{name}"] = {
@@ -215,7 +226,8 @@ def main() -> None:
                     ratio = median / medians[command]
                     figures[f"{filesystem}/{name}"][label]["over_command"] = round(ratio, 3)
                     rows.append((filesystem, f".{name}", label, f"{median:.2f} s", f"{ratio:.2f}x"))
-            if "gz" in wanted:
+                    print("   ", *rows[-1][2:], flush=True)
+            if "gz" in wanted and not args.no_conda_unpack:
                 print(f"{filesystem}: conda-unpack and cold activation, {args.runs} rounds...", flush=True)
                 times = conda_unpack_against_cold(gz, work, args.runs, sync=filesystem == "disk")
                 medians = {label: statistics.median(samples) for label, samples in times.items()}
@@ -227,6 +239,7 @@ def main() -> None:
                 for label, median in medians.items():
                     rows.append((filesystem, ".tar.gz", label, f"{median:.2f} s", ""))
                 rows.append((filesystem, ".tar.gz", "conda-unpack / cold activation", f"{share:.2f}", ""))
+                print("   ", *(" ".join(row[2:4]) for row in rows[-3:]), sep="\n    ", flush=True)
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     print()
     for row in rows:
