@@ -93,10 +93,20 @@ def _unpack_zstd(archive: Path, destination: Path) -> None:
         raise ArchiveError(f"cannot unpack '{archive}': {err}") from err
 
 
+class _HardLinkToSymlinkError(tarfile.FilterError):
+    def __init__(self, member: tarfile.TarInfo) -> None:
+        self.tarinfo = member
+        super().__init__(f"{member.name!r} is a hard link to the symbolic link {member.linkname!r}")
+
+
 def _refusing_absolute_data_filter(member: tarfile.TarInfo, dest_path: str) -> tarfile.TarInfo:
-    """The ``data`` filter, except that an absolute member is refused instead of made relative."""
+    """The ``data`` filter, except that an absolute member is refused instead of made relative,
+    and so is a hard link to a symbolic link: the ``data`` filter checks where the link points
+    from its own folder, but the hard link is a copy of it in another folder."""
     if member.name.startswith(("/", os.sep)):
         raise tarfile.AbsolutePathError(member)
+    if member.islnk() and os.path.islink(os.path.join(dest_path, member.linkname)):
+        raise _HardLinkToSymlinkError(member)
     return tarfile.data_filter(member, dest_path)
 
 

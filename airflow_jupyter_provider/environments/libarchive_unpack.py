@@ -8,7 +8,8 @@ ours: for each entry, before libarchive writes it, this module refuses (naming t
 - symbolic links to absolute paths, with ``..`` after a folder name in their target, or whose
   target leaves the destination; in zip archives, every symbolic link (conda-pack stores link
   targets there as files, as the standard-library path expects);
-- hard links whose target is absolute, has ``..`` or leaves the destination;
+- hard links whose target is absolute, has ``..``, leaves the destination or is a symbolic
+  link (libarchive would link the link itself, its relative target then read from elsewhere);
 - device files, FIFOs and sockets.
 
 - entries written through a symbolic link of the archive, or over one, and symbolic links
@@ -173,6 +174,14 @@ def _extract(ffi: ModuleType, read_p: int, write_p: int, root: bytes, *, zip_arc
             target = hardlink(entry_p)
             if target is not None:
                 _check_hardlink(name, target, root)
+                # libarchive links with link(2), which does not follow a link: a hard link to a
+                # symbolic link would be a copy of it elsewhere, its relative target read anew.
+                linked = _normalized(target)
+                linked_folder = linked.rpartition(b"/")[0]
+                if linked_folder and linked_folder not in folders:
+                    _check_folder(name, linked_folder, links, folders)
+                if linked in links or os.path.islink(prefix + linked):
+                    raise _Refused(f"{_show(name)} is a hard link to the symbolic link {_show(target)}")
                 set_hardlink(entry_p, prefix + target)
                 kind = _AE_IFREG
             elif kind == _AE_IFLNK:

@@ -216,6 +216,24 @@ def test_a_folder_replaced_by_a_link_leads_nowhere_outside(tmp_path, unpacker):
             assert os.path.realpath(os.path.join(folder, name)).startswith(f"{out}/")
 
 
+def test_a_hard_link_to_a_symbolic_link_is_refused(tmp_path, unpacker):
+    """A hard link made to the link itself would read its relative target from another folder."""
+    archive = _tar(
+        tmp_path / "evil.tar.gz",
+        (tar_member("x"), b"inside"),
+        (tar_member("a/b/link", kind=tarfile.SYMTYPE, target="../../x"), b""),
+        (tar_member("h", kind=tarfile.LNKTYPE, target="a/b/link"), b""),
+    )
+    out = tmp_path / "out"
+    with pytest.raises(
+        ArchiveError, match=r"cannot unpack .*'h' is a hard link to the symbolic link 'a/b/link'"
+    ):
+        unpack(archive, out)
+    for folder, names, files in os.walk(out):
+        for name in names + files:
+            assert os.path.realpath(os.path.join(folder, name)).startswith(f"{out}/")
+
+
 def test_link_already_in_the_destination_is_not_written_through(tmp_path, unpacker):
     elsewhere, out = tmp_path / "elsewhere", tmp_path / "out"
     elsewhere.mkdir()
