@@ -6,9 +6,10 @@ runs, in a virtual environment of its own for each cell, the tests that start no
 
 - on one Python of each other minor version from 3.10 to 3.13 found on this machine (the newest
   patch release of each; on PATH, in pyenv, or in /usr/bin and /usr/local/bin), and
-- on each Airflow minor version this package supports below that of ``constraints-test.txt``,
-  with the main Python: the pins of ``constraints-airflow-<minor>.txt`` replace the same
-  packages' pins in ``constraints-test.txt``.
+- on each Airflow minor version this package supports below that of ``constraints-test.txt``
+  (the pins of ``constraints-airflow-<minor>.txt`` replace the same packages' pins in
+  ``constraints-test.txt``): the oldest Airflow with the oldest of those Pythons, the next with
+  the next, so that every Python and every Airflow minor is run once and CI stays short.
 
 It says which Pythons it found and which cells it ran, and exits non-zero when a cell fails.
 Each cell's environment lives in ``.matrix/<cell>/`` and is installed again only when
@@ -94,11 +95,16 @@ def discover() -> list[Interpreter]:
 
 
 def plan(found: list[Interpreter], main: Interpreter) -> tuple[list[Cell], list[str]]:
-    """The cells to run, and a line for each Python found that no cell runs, saying why."""
+    """The cells to run, and a line for each Python found that no cell runs, saying why.
+
+    The older Airflow minors go to the other Pythons, oldest with oldest (so the lowest Python
+    meets the lowest Airflow), which keeps the run to one cell per other Python; an Airflow minor
+    left over runs with the main Python. The other Pythons get the Airflow of constraints-test.txt.
+    """
     newest: dict[tuple[int, int], Interpreter] = {}
     for candidate in found:
         newest[candidate.version[:2]] = candidate  # sorted oldest first: the newest patch wins
-    cells, left_out = [], []
+    pythons, left_out = [], []
     for candidate in found:
         minor = candidate.version[:2]
         if minor == main.version[:2]:
@@ -108,11 +114,18 @@ def plan(found: list[Interpreter], main: Interpreter) -> tuple[list[Cell], list[
         elif newest[minor] is not candidate:
             left_out.append(f"{candidate.label} ({candidate.path}): {newest[minor].label} stands for it")
         else:
-            cells.append(Cell(f"python-{candidate.label}", candidate))
-    for pins in sorted(REPO.glob(AIRFLOW_PINS)):
-        airflow = dict(_pins(pins))["apache-airflow"].split("==")[1]
-        cells.append(Cell(f"airflow-{airflow}-python-{main.label}", main, pins))
-    return cells, left_out
+            pythons.append(candidate)
+    airflows = sorted(REPO.glob(AIRFLOW_PINS))
+    pairs = [(python, airflows[i] if i < len(airflows) else None) for i, python in enumerate(pythons)]
+    pairs += [(main, pins) for pins in airflows[len(pythons) :]]
+    return [_cell(python, pins) for python, pins in pairs], left_out
+
+
+def _cell(python: Interpreter, pins: Path | None) -> Cell:
+    if pins is None:
+        return Cell(f"python-{python.label}", python)
+    airflow = dict(_pins(pins))["apache-airflow"].split("==")[1]
+    return Cell(f"python-{python.label}-airflow-{airflow}", python, pins)
 
 
 def constraints_for(cell: Cell) -> Path:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the end-to-end tests drive, when they are missing: Chromium and
 # its driver for the browser tests (Selenium uses them; it downloads no browser of its own), and
-# redis-server as the broker of the CeleryExecutor test. Run by `make test`.
+# redis-server as the broker of the CeleryExecutor test, and libarchive13, the library packed
+# environments unpack with (the tests take both unpacking paths). Run by `make test`.
 set -euo pipefail
 
 declare -A package_of=([chromium]=chromium [chromedriver]=chromium-driver [redis-server]=redis-server)
@@ -9,6 +10,7 @@ missing=()
 for command in "${!package_of[@]}"; do
     command -v "$command" >/dev/null 2>&1 || missing+=("${package_of[$command]}")
 done
+dpkg-query -W -f='${Status}' libarchive13 2>/dev/null | grep -q 'install ok installed' || missing+=(libarchive13)
 ((${#missing[@]} == 0)) && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then

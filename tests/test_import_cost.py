@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-HEAVY = ("papermill", "nbformat", "nbclient", "jupyter_client", "conda_pack")
+HEAVY = ("papermill", "nbformat", "nbclient", "jupyter_client", "conda_pack", "libarchive")
 
 
 def heavy_modules_after(statement: str) -> list[str]:

@@ -48,16 +48,24 @@ def archive_format(location: str) -> str | None:
 def unpack(archive: Path, destination: Path) -> None:
     """Unpack ``archive`` into ``destination``, refusing members that would escape it.
 
-    Tar archives go through the standard library's ``data`` extraction filter (no absolute
-    paths, no ``..``, no links leaving the destination, no device files). Zip archives
-    carry no links here (conda-pack stores their targets as files); their Unix permission
-    bits are restored so that ``bin/`` stays executable.
+    libarchive unpacks where it can be loaded, each entry checked first (``libarchive_unpack``);
+    elsewhere the standard library does, which is about 3 times slower than GNU tar. Tar
+    archives then go through the ``data`` extraction filter (no absolute paths, no ``..``, no
+    links leaving the destination, no device files). Zip archives carry no links here
+    (conda-pack stores their targets as files); their Unix permission bits are restored so
+    that ``bin/`` stays executable. Both paths refuse the same members.
     """
+    from airflow_jupyter_provider.environments import libarchive_unpack
+
     kind = archive_format(archive.name)
     if kind is None:
         raise ArchiveError(f"'{archive}' has none of the suffixes {', '.join(ARCHIVE_FORMATS)}")
     try:
-        UNPACKERS[kind](archive, destination)
+        ffi = libarchive_unpack.load()
+        if ffi is not None:
+            libarchive_unpack.unpack(ffi, archive, destination, kind)
+        else:
+            UNPACKERS[kind](archive, destination)
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as err:
         raise ArchiveError(f"cannot unpack '{archive}': {err}") from err
 
@@ -87,10 +95,20 @@ def _unpack_zstd(archive: Path, destination: Path) -> None:
         raise ArchiveError(f"cannot unpack '{archive}': {err}") from err
 
 
+class _HardLinkToSymlinkError(tarfile.FilterError):
+    def __init__(self, member: tarfile.TarInfo) -> None:
+        self.tarinfo = member
+        super().__init__(f"{member.name!r} is a hard link to the symbolic link {member.linkname!r}")
+
+
 def _refusing_absolute_data_filter(member: tarfile.TarInfo, dest_path: str) -> tarfile.TarInfo:
-    """The ``data`` filter, except that an absolute member is refused instead of made relative."""
+    """The ``data`` filter, except that an absolute member is refused instead of made relative,
+    and so is a hard link to a symbolic link: the ``data`` filter checks where the link points
+    from its own folder, but the hard link is a copy of it in another folder."""
     if member.name.startswith(("/", os.sep)):
         raise tarfile.AbsolutePathError(member)
+    if member.islnk() and os.path.islink(os.path.join(dest_path, member.linkname)):
+        raise _HardLinkToSymlinkError(member)
     return tarfile.data_filter(member, dest_path)
 
 
@@ -100,7 +118,15 @@ def _unpack_zip(archive: Path, destination: Path) -> None:
             mode = info.external_attr >> 16
             if stat.S_ISLNK(mode):
                 raise ArchiveError(f"'{archive}': member '{info.filename}' is a symbolic link")
-            # ZipFile.extract drops absolute paths and '..' and returns where it wrote.
+            # Refused, as libarchive_unpack refuses them (ZipFile.extract would drop the parts).
+            if info.filename.startswith("/"):
+                raise ArchiveError(
+                    f"cannot unpack '{archive}': member {info.filename!r} has an absolute path"
+                )
+            if ".." in info.filename.split("/"):
+                raise ArchiveError(
+                    f"cannot unpack '{archive}': member {info.filename!r} has a '..' component"
+                )
             written = zf.extract(info, destination)
             if mode and not info.is_dir():
                 os.chmod(written, (mode & 0o755) | stat.S_IRUSR | stat.S_IWUSR)

@@ -1,5 +1,7 @@
-"""Servers on loopback that the source and cache tests fetch archives from.
+"""Servers on loopback that the source and cache tests fetch archives from, and the unpackers.
 
+``unpacker`` runs a test once with libarchive unpacking and once with the standard library,
+libarchive made unloadable the way it is on a worker without it.
 ``http_server`` serves a folder with Python's own http.server and records every request;
 ``s3_server`` is moto's S3-compatible server with a bucket and an Airflow ``aws`` connection
 pointing at it. Both are started once per session and stopped at its end.
@@ -10,9 +12,11 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import sys
 import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -105,3 +109,26 @@ def http_connection(monkeypatch: pytest.MonkeyPatch) -> str:
     conn = {"conn_type": "http", "login": HTTP_USER, "password": HTTP_PASSWORD}
     monkeypatch.setenv("AIRFLOW_CONN_ENV_WEB", json.dumps(conn))
     return "env_web"
+
+
+@pytest.fixture(params=["libarchive", "stdlib"])
+def unpacker(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """Which path ``unpack()`` takes in this test: ``libarchive``, or ``stdlib`` (tarfile, zipfile).
+
+    For ``stdlib``, LIBARCHIVE names a file that does not exist and the binding is imported
+    afresh, so loading fails for real (OSError from ctypes), as on a worker without the library.
+    """
+    from airflow_jupyter_provider.environments import libarchive_unpack
+
+    libarchive_unpack.load.cache_clear()
+    if request.param == "stdlib":
+        monkeypatch.setenv("LIBARCHIVE", str(tmp_path / "no-such-dir" / "libarchive.so.13"))
+        for name in [m for m in sys.modules if m == "libarchive" or m.startswith("libarchive.")]:
+            monkeypatch.delitem(sys.modules, name)
+        assert libarchive_unpack.load() is None
+    else:
+        assert libarchive_unpack.load() is not None, (
+            "libarchive cannot be loaded: apt-get install libarchive13 and pip install libarchive-c"
+        )
+    yield request.param
+    libarchive_unpack.load.cache_clear()

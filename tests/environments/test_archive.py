@@ -1,10 +1,16 @@
-"""Unpacking conda-pack archives: formats by suffix, and members that would escape refused."""
+"""Unpacking conda-pack archives: formats by suffix, and members that would escape refused.
+
+Each unpacking test runs twice (the ``unpacker`` fixture): with libarchive, and with the
+standard library that takes over where libarchive cannot be loaded.
+"""
 
 from __future__ import annotations
 
 import io
 import os
 import stat
+import subprocess
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -44,7 +50,7 @@ def _tar(path: Path, *members: tuple[tarfile.TarInfo, bytes]) -> Path:
     return path
 
 
-def test_tar_members_keep_their_executable_bits(tmp_path):
+def test_tar_members_keep_their_executable_bits(tmp_path, unpacker):
     archive = _tar(tmp_path / "env.tar.gz", (tar_member("bin/tool", mode=0o755), b"#!/bin/sh\necho hi\n"))
     unpack(archive, tmp_path / "out")
     assert (tmp_path / "out/bin/tool").stat().st_mode & stat.S_IXUSR
@@ -63,7 +69,7 @@ def test_tar_members_keep_their_executable_bits(tmp_path):
     ],
     ids=["dotdot", "absolute", "symlink-absolute", "symlink-outside", "hardlink-outside", "device", "fifo"],
 )
-def test_members_that_would_escape_are_refused_naming_thetar_member(tmp_path, member, data):
+def test_members_that_would_escape_are_refused_naming_thetar_member(tmp_path, member, data, unpacker):
     archive = _tar(tmp_path / "evil.tar.gz", (member, data))
     with pytest.raises(ArchiveError, match=r"cannot unpack .*evil\.tar\.gz") as refused:
         unpack(archive, tmp_path / "out")
@@ -72,7 +78,7 @@ def test_members_that_would_escape_are_refused_naming_thetar_member(tmp_path, me
     assert not Path("/tmp/absolute.txt").exists()
 
 
-def test_truncated_archive_is_a_clear_error(tmp_path):
+def test_truncated_archive_is_a_clear_error(tmp_path, unpacker):
     good = _tar(tmp_path / "env.tar.gz", (tar_member("bin/tool"), os.urandom(100_000)))
     truncated = tmp_path / "truncated.tar.gz"
     truncated.write_bytes(good.read_bytes()[:50_000])
@@ -80,20 +86,44 @@ def test_truncated_archive_is_a_clear_error(tmp_path):
         unpack(truncated, tmp_path / "out")
 
 
-def test_zip_restores_permissions_and_drops_escaping_names(tmp_path):
+def test_zip_restores_permissions(tmp_path, unpacker):
     archive = tmp_path / "env.zip"
     with zipfile.ZipFile(archive, "w") as zf:
-        tool = zipfile.ZipInfo("bin/tool")
-        tool.external_attr = (stat.S_IFREG | 0o755) << 16
-        zf.writestr(tool, "#!/bin/sh\n")
-        zf.writestr("../escaped.txt", "x")
+        for name, mode in (("bin/tool", 0o755), ("share/loose.txt", 0o666), ("etc/plain.txt", 0o644)):
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFREG | mode) << 16
+            zf.writestr(info, "#!/bin/sh\n")
     unpack(archive, tmp_path / "out")
-    assert (tmp_path / "out/bin/tool").stat().st_mode & 0o777 == 0o755
+    modes = {
+        name: (tmp_path / "out" / name).stat().st_mode & 0o7777 for name in ("bin/tool", "share/loose.txt")
+    }
+    assert modes == {"bin/tool": 0o755, "share/loose.txt": 0o644}
+    assert (tmp_path / "out/etc/plain.txt").read_text() == "#!/bin/sh\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "refusal"),
+    [
+        ("../escaped.txt", "'../escaped.txt'"),
+        ("/tmp/absolute-from-zip-test.txt", "'/tmp/absolute-from-zip-test.txt' has an absolute path"),
+        ("share/../../escaped.txt", "'share/../../escaped.txt'"),
+    ],
+    ids=["zip-slip", "absolute", "zip-slip-nested"],
+)
+def test_zip_members_that_would_escape_are_refused_naming_the_member(tmp_path, name, refusal, unpacker):
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("bin/activate", "# activate\n")
+        zf.writestr(name, "x")
+    with pytest.raises(ArchiveError, match=r"cannot unpack .*evil\.zip") as refused:
+        unpack(archive, tmp_path / "out")
+    assert refusal in str(refused.value)
     assert not (tmp_path / "escaped.txt").exists()
-    assert (tmp_path / "out/escaped.txt").exists()
+    assert not Path("/tmp/absolute-from-zip-test.txt").exists()
+    assert not (tmp_path / "out/escaped.txt").exists()
 
 
-def test_zip_symlink_members_are_refused(tmp_path):
+def test_zip_symlink_members_are_refused(tmp_path, unpacker):
     archive = tmp_path / "env.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         link = zipfile.ZipInfo("lib64")
@@ -101,3 +131,156 @@ def test_zip_symlink_members_are_refused(tmp_path):
         zf.writestr(link, "/etc")
     with pytest.raises(ArchiveError, match=r"member 'lib64' is a symbolic link"):
         unpack(archive, tmp_path / "out")
+    assert not (tmp_path / "out/lib64").is_symlink()
+
+
+def test_tar_modes_times_and_links_as_the_data_filter_sets_them(tmp_path, unpacker):
+    members = [
+        (tar_member("bin/tool", mode=0o4777), b"#!/bin/sh\n"),
+        (tar_member("share/loose.txt", mode=0o666), b"x"),
+        (tar_member("share/not-mine.sh", mode=0o611), b"x"),
+        (tar_member("lib/libfoo.so.1", mode=0o755), b"ELF"),
+        (tar_member("lib/libfoo.so", kind=tarfile.SYMTYPE, target="libfoo.so.1"), b""),
+        (tar_member("bin/libfoo", kind=tarfile.SYMTYPE, target="../lib/./libfoo.so.1"), b""),
+        (tar_member("lib/libfoo-copy.so", kind=tarfile.LNKTYPE, target="lib/libfoo.so.1", mode=0o755), b""),
+    ]
+    for info, _ in members:
+        info.mtime = 1_600_000_000
+    archive = _tar(tmp_path / "env.tar.gz", *members)
+    out = tmp_path / "out"
+    unpack(archive, out)
+    modes = {
+        name: (out / name).stat().st_mode & 0o7777
+        for name in ("bin/tool", "share/loose.txt", "share/not-mine.sh", "lib/libfoo.so.1")
+    }
+    assert modes == {
+        "bin/tool": 0o755,
+        "share/loose.txt": 0o644,
+        "share/not-mine.sh": 0o600,
+        "lib/libfoo.so.1": 0o755,
+    }
+    assert (out / "bin/tool").stat().st_mtime == 1_600_000_000
+    assert os.readlink(out / "lib/libfoo.so") == "libfoo.so.1"
+    assert (out / "bin/libfoo").read_bytes() == b"ELF"
+    assert (out / "lib/libfoo-copy.so").stat().st_ino == (out / "lib/libfoo.so.1").stat().st_ino
+    assert not [p for p in out.rglob("*") if p.is_dir() and p.stat().st_mode & 0o022]
+
+
+@pytest.mark.parametrize(
+    "members",
+    [
+        # A link to the folder it is in, then a link through it that climbs out of it.
+        [
+            (tar_member("lib/here", kind=tarfile.SYMTYPE, target="."), b""),
+            (tar_member("lib/here/up", kind=tarfile.SYMTYPE, target="../../escaped.txt"), b""),
+        ],
+        # The same climb from the top: 'up' reads as inside until 'here' is followed.
+        [
+            (tar_member("here", kind=tarfile.SYMTYPE, target="."), b""),
+            (tar_member("up", kind=tarfile.SYMTYPE, target="here/../escaped.txt"), b""),
+        ],
+        # A file written through a link that points into the destination's parent.
+        [
+            (tar_member("lib/outside", kind=tarfile.SYMTYPE, target="../.."), b""),
+            (tar_member("lib/outside/escaped.txt"), b"x"),
+        ],
+    ],
+    ids=["link-through-link", "dotdot-after-link", "file-through-link"],
+)
+def test_links_chained_to_escape_are_refused(tmp_path, members, unpacker):
+    archive = _tar(tmp_path / "evil.tar.gz", *members)
+    with pytest.raises(ArchiveError, match=r"cannot unpack .*evil\.tar\.gz") as refused:
+        unpack(archive, tmp_path / "out")
+    message = str(refused.value)
+    assert any(f"'{info.name}'" in message or f"/{info.name}'" in message for info, _ in members)
+    assert not (tmp_path / "escaped.txt").exists()
+    assert not (tmp_path.parent / "escaped.txt").exists()
+
+
+def test_a_folder_replaced_by_a_link_leads_nowhere_outside(tmp_path, unpacker):
+    """A folder, a link to '.' in its place, then a link that would climb out through it."""
+    archive = _tar(
+        tmp_path / "evil.tar.gz",
+        (tar_member("lib", kind=tarfile.DIRTYPE, mode=0o755), b""),
+        (tar_member("lib", kind=tarfile.SYMTYPE, target="."), b""),
+        (tar_member("lib/up", kind=tarfile.SYMTYPE, target="../escaped.txt"), b""),
+        (tar_member("escaped.txt"), b"inside"),
+    )
+    out = tmp_path / "out"
+    if unpacker == "libarchive":
+        with pytest.raises(ArchiveError, match=r"'lib' is a symbolic link that would replace a folder"):
+            unpack(archive, out)
+    else:
+        unpack(archive, out)  # tarfile cannot unlink the folder and copies the link's target instead
+    for folder, names, files in os.walk(out):
+        for name in names + files:
+            assert os.path.realpath(os.path.join(folder, name)).startswith(f"{out}/")
+
+
+def test_a_hard_link_to_a_symbolic_link_is_refused(tmp_path, unpacker):
+    """A hard link made to the link itself would read its relative target from another folder."""
+    archive = _tar(
+        tmp_path / "evil.tar.gz",
+        (tar_member("x"), b"inside"),
+        (tar_member("a/b/link", kind=tarfile.SYMTYPE, target="../../x"), b""),
+        (tar_member("h", kind=tarfile.LNKTYPE, target="a/b/link"), b""),
+    )
+    out = tmp_path / "out"
+    with pytest.raises(
+        ArchiveError, match=r"cannot unpack .*'h' is a hard link to the symbolic link 'a/b/link'"
+    ):
+        unpack(archive, out)
+    for folder, names, files in os.walk(out):
+        for name in names + files:
+            assert os.path.realpath(os.path.join(folder, name)).startswith(f"{out}/")
+
+
+def test_link_already_in_the_destination_is_not_written_through(tmp_path, unpacker):
+    elsewhere, out = tmp_path / "elsewhere", tmp_path / "out"
+    elsewhere.mkdir()
+    out.mkdir()
+    (out / "lib").symlink_to(elsewhere)
+    archive = _tar(tmp_path / "evil.tar.gz", (tar_member("lib/planted.txt"), b"x"))
+    with pytest.raises(ArchiveError, match=r"cannot unpack .*evil\.tar\.gz.*'lib/planted\.txt'"):
+        unpack(archive, out)
+    assert list(elsewhere.iterdir()) == []
+
+
+FALLBACK = """
+import logging, sys
+from pathlib import Path
+from airflow_jupyter_provider.environments.archive import unpack
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+archive, out = Path(sys.argv[1]), Path(sys.argv[2])
+unpack(archive, out / "first")
+unpack(archive, out / "second")
+print(sorted("libarchive" in name for name in sys.modules)[-1])
+"""
+
+
+@pytest.mark.parametrize("library", ["missing", "present"])
+def test_without_libarchive_the_standard_library_unpacks_and_the_log_says_how_to_get_it(tmp_path, library):
+    archive = _tar(tmp_path / "env.tar.gz", (tar_member("bin/tool", mode=0o755), b"#!/bin/sh\n"))
+    env = {key: value for key, value in os.environ.items() if key != "LIBARCHIVE"}
+    if library == "missing":
+        env["LIBARCHIVE"] = str(tmp_path / "no-such-dir" / "libarchive.so.13")
+    done = subprocess.run(
+        [sys.executable, "-c", FALLBACK, str(archive), str(tmp_path / "out")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    for folder in ("first", "second"):
+        assert (tmp_path / "out" / folder / "bin/tool").stat().st_mode & 0o777 == 0o755
+    warnings = [line for line in done.stderr.splitlines() if "unpacked with Python's tarfile" in line]
+    if library == "present":
+        assert warnings == []
+        return
+    (warning,) = warnings  # once per process, not once per archive
+    assert warning.startswith("WARNING airflow_jupyter_provider.environments.libarchive_unpack")
+    assert "no-such-dir/libarchive.so.13" in warning
+    assert "apt-get install libarchive13" in warning
+    assert "conda install -c conda-forge libarchive" in warning
+    assert "pip install libarchive-c" in warning

@@ -3,7 +3,9 @@
 Most tests use small hand-made archives with the conda-pack layout whose ``bin/conda-unpack``
 is a shell script doing what the real one does (rewrite a placeholder prefix to the folder it
 runs from) and, on request, logging its runs or hanging. One test uses a real conda-pack
-archive of a real environment (the session's ``packed_env``).
+archive of a real environment (the session's ``packed_env``). The tests of formats, hostile
+members and permissions run with each unpacker: libarchive, and the standard library that
+takes over where libarchive cannot be loaded.
 """
 
 from __future__ import annotations
@@ -126,7 +128,7 @@ def _runs(unpack_log: Path) -> list[str]:
 
 @pytest.mark.parametrize("suffix", FORMATS)
 def test_each_format_is_unpacked_once_and_conda_unpack_runs_at_the_final_path(
-    suffix, cache, tmp_path, unpack_log, caplog, log
+    suffix, cache, tmp_path, unpack_log, caplog, log, unpacker
 ):
     archive = LocalArchive(make_archive(tmp_path / f"env{suffix}"))
     with cache.environment(archive, log=log) as prefix:
@@ -329,7 +331,7 @@ def test_process_killed_in_conda_unpack_is_unpacked_again(cache, tmp_path, unpac
     ],
 )
 @pytest.mark.parametrize("suffix", [".tar.gz", ".tar.zst"])
-def test_malicious_members_are_refused_and_leave_nothing(suffix, member, data, cache, tmp_path):
+def test_malicious_members_are_refused_and_leave_nothing(suffix, member, data, cache, tmp_path, unpacker):
     (tmp_path / "archives").mkdir()
     archive = make_archive(tmp_path / "archives" / f"evil{suffix}", extra=((member, data),))
     with pytest.raises(ArchiveError, match=f"cannot unpack '{re.escape(str(archive))}'") as refused:
@@ -340,7 +342,9 @@ def test_malicious_members_are_refused_and_leave_nothing(suffix, member, data, c
     _assert_clean(cache)
 
 
-def test_truncated_archive_names_the_source_and_leaves_the_cache_clean(cache, tmp_path, http_server):
+def test_truncated_archive_names_the_source_and_leaves_the_cache_clean(
+    cache, tmp_path, http_server, unpacker
+):
     whole = make_archive(tmp_path / "whole.tar.gz", payload=200_000).read_bytes()
     (http_server.root / "truncated.tar.gz").write_bytes(whole[: len(whole) // 2])
     url = f"{http_server.url}/truncated.tar.gz"
@@ -419,7 +423,7 @@ def test_environment_in_use_by_another_process_is_not_evicted(tmp_path):
     assert not shared.exists() and not other.exists() and third.is_dir()
 
 
-def test_cache_files_are_not_writable_by_others(tmp_path):
+def test_cache_files_are_not_writable_by_others(tmp_path, unpacker):
     cache = EnvironmentCache(tmp_path / "cache")
     loose = (
         (tar_member("share/loose.txt", mode=0o666), b"x"),

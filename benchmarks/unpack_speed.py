@@ -1,0 +1,251 @@
+"""Unpacking a packed environment: the provider's two paths against the matching command (issue 14).
+
+Builds (once, in --root) the conda-pack ``.tar.gz`` of a conda-layout environment of at least
+140 MB (the one ``packed_env_cache.py`` builds: papermill, ipykernel and a few small
+packages) and, from the same files, ``.tar``, ``.tar.bz2``, ``.tar.xz``, ``.tar.zst`` and
+``.zip``. Then, on each file system asked for (tmpfs ``/dev/shm`` and the disk of --root by
+default), it times, interleaved in one run:
+
+- the command: ``tar -xzf``, ``tar -xf``, ``tar -xjf``, ``tar -xJf``, ``tar --zstd -xf``,
+  ``unzip -q`` (a format whose command is missing is skipped);
+- the libarchive path (``libarchive_unpack.unpack``, what ``unpack()`` does where libarchive
+  can be loaded);
+- the standard-library path (tarfile with the ``data`` filter, zipfile; the fallback).
+
+Each round runs every unpacker once into a fresh folder; the order flips every round; the
+folder is removed (and, on disk, ``sync`` run) outside the timing. The figure is the median
+of the rounds, and each path's ratio to the command's median of the same run.
+
+For the ``.tar.gz`` it also times, interleaved likewise, ``conda-unpack`` in a freshly
+unpacked prefix and a cold activation through ``EnvironmentCache`` (copy and hash the
+archive, unpack, conda-unpack), and reports conda-unpack's share of a cold activation.
+
+    python -m benchmarks.unpack_speed [--root DIR] [--runs 3] [--filesystems tmpfs,disk]
+        [--formats gz,tar,bz2,xz,zst,zip] [--disk-formats gz] [--no-stdlib] [--no-conda-unpack]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+
+from airflow_jupyter_provider.environments import archive as archive_module
+from airflow_jupyter_provider.environments import libarchive_unpack
+from airflow_jupyter_provider.environments.cache import EnvironmentCache
+from airflow_jupyter_provider.environments.sources import LocalArchive
+from benchmarks.common import summary_ms, timed, write_results
+from benchmarks.packed_env_cache import MIN_UNPACKED_BYTES, build, tree_size
+
+QUIET = logging.Logger("benchmark", logging.WARNING)
+TMPFS = Path("/dev/shm")
+
+#: format -> (file name, command that unpacks it into the folder given as the last argument)
+FORMATS: dict[str, tuple[str, list[str]]] = {
+    "gz": ("env.tar.gz", ["tar", "-xzf", "{archive}", "-C", "{target}"]),
+    "tar": ("env.tar", ["tar", "-xf", "{archive}", "-C", "{target}"]),
+    "bz2": ("env.tar.bz2", ["tar", "-xjf", "{archive}", "-C", "{target}"]),
+    "xz": ("env.tar.xz", ["tar", "-xJf", "{archive}", "-C", "{target}"]),
+    "zst": ("env.tar.zst", ["tar", "--zstd", "-xf", "{archive}", "-C", "{target}"]),
+    "zip": ("env.zip", ["unzip", "-q", "{archive}", "-d", "{target}"]),
+}
+#: what must be on PATH for a format's command (and to make its archive)
+NEEDS = {
+    "gz": ["tar"],
+    "tar": ["tar"],
+    "bz2": ["bzip2"],
+    "xz": ["xz"],
+    "zst": ["zstd"],
+    "zip": ["zip", "unzip"],
+}
+
+
+def make_formats(root: Path, gz: Path, formats: list[str]) -> dict[str, Path]:
+    """The archives of ``formats`` with the files of ``gz``, made once in ``root``."""
+    made = {}
+    tar = root / "env.tar"
+    for name in formats:
+        if any(shutil.which(tool) is None for tool in NEEDS[name]):
+            print(f"skipping .{name}: {' or '.join(NEEDS[name])} is not installed")
+            continue
+        path = root / FORMATS[name][0]
+        if name != "gz" and not path.exists():
+            print(f"making {path.name} (once)...")
+            if not tar.exists():
+                subprocess.run(
+                    f"gzip -dc '{gz}' > '{tar}.part' && mv '{tar}.part' '{tar}'", shell=True, check=True
+                )
+            compress = {"bz2": "bzip2 -c", "xz": "xz -T2 -c", "zst": "zstd -q -T2 -c"}
+            if name in compress:
+                subprocess.run(f"{compress[name]} '{tar}' > '{path}.part'", shell=True, check=True)
+                os.replace(f"{path}.part", path)
+            elif name == "zip":
+                with tempfile.TemporaryDirectory(dir=root) as files:
+                    subprocess.run(["tar", "-xzf", str(gz), "-C", files], check=True)
+                    subprocess.run(
+                        ["zip", "-qr", str(path.absolute()) + ".part.zip", "."], cwd=files, check=True
+                    )
+                os.replace(f"{path}.part.zip", path)
+        made[name] = path
+    return made
+
+
+def unpackers(name: str, archive: Path, stdlib: bool = True) -> dict[str, Callable[[Path], object]]:
+    """The command, the libarchive path and (if ``stdlib``) the standard-library path for one archive."""
+    ffi = libarchive_unpack.load()
+    if ffi is None:
+        raise SystemExit("libarchive cannot be loaded: " + libarchive_unpack.HOW_TO_INSTALL)
+    kind = archive_module.archive_format(archive.name)
+    command = FORMATS[name][1]
+
+    def run_command(target: Path) -> None:
+        argv = [part.format(archive=archive, target=target) for part in command]
+        subprocess.run(argv, check=True)
+
+    paths: dict[str, Callable[[Path], object]] = {
+        " ".join(command[:-3] if name != "zip" else command[:2]): run_command,
+        "libarchive path": lambda target: libarchive_unpack.unpack(ffi, archive, target, kind),
+    }
+    if stdlib:
+        paths["tarfile/zipfile path"] = lambda target: archive_module.UNPACKERS[kind](archive, target)
+    return paths
+
+
+def interleaved_fresh(
+    runs: int, actions: dict[str, Callable[[Path], object]], where: Path, sync: bool
+) -> dict[str, list[float]]:
+    """Seconds of ``runs`` rounds of each action, each into a fresh folder under ``where``.
+
+    The order flips every round; removing the folder (and ``sync`` on disk) is not timed.
+    """
+    order = list(actions.items())
+    times: dict[str, list[float]] = {name: [] for name in actions}
+    for round_ in range(runs):
+        for name, action in order if round_ % 2 == 0 else reversed(order):
+            target = Path(tempfile.mkdtemp(prefix="unpack-", dir=where))
+            if sync:
+                os.sync()
+            times[name].append(timed(lambda action=action, target=target: action(target)))
+            shutil.rmtree(target)
+    if sync:
+        os.sync()
+    return times
+
+
+def conda_unpack_against_cold(gz: Path, where: Path, runs: int, sync: bool) -> dict[str, list[float]]:
+    """conda-unpack alone in a fresh prefix, and a cold activation, interleaved."""
+    ffi = libarchive_unpack.load()
+
+    def conda_unpack(target: Path) -> float:
+        libarchive_unpack.unpack(ffi, gz, target, "tar")
+        return timed(lambda: subprocess.run([str(target / "bin" / "conda-unpack")], check=True))
+
+    times: dict[str, list[float]] = {"conda-unpack": [], "cold activation": []}
+    for round_ in range(runs):
+        for name in (
+            ("conda-unpack", "cold activation") if round_ % 2 == 0 else ("cold activation", "conda-unpack")
+        ):
+            target = Path(tempfile.mkdtemp(prefix="cold-", dir=where))
+            if sync:
+                os.sync()
+            if name == "conda-unpack":
+                times[name].append(conda_unpack(target))
+            else:
+                cache = EnvironmentCache(target)
+                times[name].append(timed(lambda cache=cache: _activate(cache, gz)))
+            shutil.rmtree(target)
+    return times
+
+
+def _activate(cache: EnvironmentCache, gz: Path) -> None:
+    with cache.environment(LocalArchive(gz), log=QUIET):
+        pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", type=Path, help="build the environment and archives here once, reuse them")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--filesystems", default="tmpfs,disk")
+    parser.add_argument("--formats", default="gz,tar,bz2,xz,zst,zip")
+    parser.add_argument("--disk-formats", default="gz", help="formats also timed on disk")
+    parser.add_argument("--no-stdlib", action="store_true", help="leave the tarfile/zipfile path out")
+    parser.add_argument(
+        "--no-conda-unpack", action="store_true", help="leave conda-unpack and cold activation out"
+    )
+    args = parser.parse_args()
+    figures: dict = {}
+    rows: list[tuple[str, str, str, str, str]] = []
+    with ExitStack() as stack:
+        root = args.root or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="unpack-bench-")))
+        root.mkdir(parents=True, exist_ok=True)
+        prefix, gz = build(root)
+        unpacked, _, files = tree_size(prefix)
+        if unpacked < MIN_UNPACKED_BYTES:
+            raise SystemExit(f"the environment holds {unpacked / 1e6:.0f} MB; the benchmark needs >= 140 MB")
+        archives = make_formats(root, gz, args.formats.split(","))
+        figures["environment"] = {
+            "unpacked_bytes": unpacked,
+            "files": files,
+            "archive_bytes": {name: path.stat().st_size for name, path in archives.items()},
+        }
+        print(f"environment: {unpacked / 1e6:.1f} MB in {files} files")
+        for filesystem in args.filesystems.split(","):
+            where = TMPFS if filesystem == "tmpfs" else root
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="work-", dir=where)))
+            wanted = (
+                archives
+                if filesystem == "tmpfs"
+                else {name: path for name, path in archives.items() if name in args.disk_formats.split(",")}
+            )
+            for name, path in wanted.items():
+                path.read_bytes()  # in the page cache before the first round, as for every later one
+                print(
+                    f"{filesystem}: .{name} ({path.stat().st_size / 1e6:.1f} MB), {args.runs} rounds...",
+                    flush=True,
+                )
+                times = interleaved_fresh(
+                    args.runs,
+                    unpackers(name, path, stdlib=not args.no_stdlib),
+                    work,
+                    sync=filesystem == "disk",
+                )
+                medians = {label: statistics.median(samples) for label, samples in times.items()}
+                command = next(iter(medians))
+                figures[f"{filesystem}/{name}"] = {
+                    label: summary_ms(samples) for label, samples in times.items()
+                }
+                for label, median in medians.items():
+                    ratio = median / medians[command]
+                    figures[f"{filesystem}/{name}"][label]["over_command"] = round(ratio, 3)
+                    rows.append((filesystem, f".{name}", label, f"{median:.2f} s", f"{ratio:.2f}x"))
+                    print("   ", *rows[-1][2:], flush=True)
+            if "gz" in wanted and not args.no_conda_unpack:
+                print(f"{filesystem}: conda-unpack and cold activation, {args.runs} rounds...", flush=True)
+                times = conda_unpack_against_cold(gz, work, args.runs, sync=filesystem == "disk")
+                medians = {label: statistics.median(samples) for label, samples in times.items()}
+                share = medians["conda-unpack"] / medians["cold activation"]
+                figures[f"{filesystem}/conda-unpack"] = {
+                    **{label: summary_ms(samples) for label, samples in times.items()},
+                    "conda_unpack_share": round(share, 3),
+                }
+                for label, median in medians.items():
+                    rows.append((filesystem, ".tar.gz", label, f"{median:.2f} s", ""))
+                rows.append((filesystem, ".tar.gz", "conda-unpack / cold activation", f"{share:.2f}", ""))
+                print("   ", *(" ".join(row[2:4]) for row in rows[-3:]), sep="\n    ", flush=True)
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    print()
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    print(f"\nwritten to {write_results('unpack_speed', figures)}")
+
+
+if __name__ == "__main__":
+    main()
