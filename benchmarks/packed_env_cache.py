@@ -95,6 +95,18 @@ SMALL_NOTEBOOK = (
 )
 
 
+def measured_environment(root: Path | None, stack: ExitStack) -> tuple[Path, Path, tuple[int, int, int]]:
+    """The benchmark environment under ``root`` (a temporary folder if None), its .tar.gz and its
+    ``tree_size``; refused when it is smaller than the figures need."""
+    root = root or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="env-bench-")))
+    root.mkdir(parents=True, exist_ok=True)
+    prefix, archive = build(root)
+    sizes = tree_size(prefix)
+    if sizes[0] < MIN_UNPACKED_BYTES:
+        raise SystemExit(f"the environment holds {sizes[0] / 1e6:.0f} MB; the benchmark needs >= 140 MB")
+    return prefix, archive, sizes
+
+
 def tree_size(folder: Path) -> tuple[int, int, int]:
     """Apparent bytes (each inode once), bytes on disk, and the number of files under ``folder``."""
     inodes: dict[int, tuple[int, int]] = {}
@@ -282,12 +294,8 @@ def main() -> None:
     parser.add_argument("--warm-runs", type=int, default=50)
     args = parser.parse_args()
     with ExitStack() as stack:
-        root = args.root or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cache-bench-")))
-        root.mkdir(parents=True, exist_ok=True)
-        prefix, archive = build(root)
-        unpacked, disk, files = tree_size(prefix)
-        if unpacked < MIN_UNPACKED_BYTES:
-            raise SystemExit(f"the environment holds {unpacked / 1e6:.0f} MB; the benchmark needs >= 140 MB")
+        prefix, archive, (unpacked, disk, files) = measured_environment(args.root, stack)
+        root = prefix.parent
         env = {
             "unpacked_bytes": unpacked,
             "disk_bytes": disk,

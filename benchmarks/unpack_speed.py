@@ -42,7 +42,7 @@ from airflow_jupyter_provider.environments import libarchive_unpack
 from airflow_jupyter_provider.environments.cache import EnvironmentCache
 from airflow_jupyter_provider.environments.sources import LocalArchive
 from benchmarks.common import summary_ms, timed, write_results
-from benchmarks.packed_env_cache import MIN_UNPACKED_BYTES, build, tree_size
+from benchmarks.packed_env_cache import measured_environment
 
 QUIET = logging.Logger("benchmark", logging.WARNING)
 TMPFS = Path("/dev/shm")
@@ -184,12 +184,8 @@ def main() -> None:
     figures: dict = {}
     rows: list[tuple[str, str, str, str, str]] = []
     with ExitStack() as stack:
-        root = args.root or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="unpack-bench-")))
-        root.mkdir(parents=True, exist_ok=True)
-        prefix, gz = build(root)
-        unpacked, _, files = tree_size(prefix)
-        if unpacked < MIN_UNPACKED_BYTES:
-            raise SystemExit(f"the environment holds {unpacked / 1e6:.0f} MB; the benchmark needs >= 140 MB")
+        prefix, gz, (unpacked, _, files) = measured_environment(args.root, stack)
+        root = prefix.parent
         archives = make_formats(root, gz, args.formats.split(","))
         figures["environment"] = {
             "unpacked_bytes": unpacked,
