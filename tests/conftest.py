@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 # Airflow reads its home when first imported: give this run its own before anything does.
@@ -78,3 +80,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("requires_root"):
             item.add_marker(skip)
+
+
+@pytest.fixture
+def without_libarchive(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """``unpack()`` takes the standard library's path, as on a worker without libarchive.
+
+    LIBARCHIVE names a file that does not exist and the binding is imported afresh, so loading
+    fails for real (OSError from ctypes).
+    """
+    from airflow_jupyter_provider.environments import libarchive_unpack
+
+    libarchive_unpack.load.cache_clear()
+    monkeypatch.setenv("LIBARCHIVE", str(tmp_path / "no-such-dir" / "libarchive.so.13"))
+    for name in [m for m in sys.modules if m == "libarchive" or m.startswith("libarchive.")]:
+        monkeypatch.delitem(sys.modules, name)
+    assert libarchive_unpack.load() is None
+    yield
+    libarchive_unpack.load.cache_clear()

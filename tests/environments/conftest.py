@@ -12,11 +12,9 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import sys
 import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
@@ -112,20 +110,16 @@ def http_connection(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture(params=["libarchive", "stdlib"])
-def unpacker(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+def unpacker(request: pytest.FixtureRequest):
     """Which path ``unpack()`` takes in this test: ``libarchive``, or ``stdlib`` (tarfile, zipfile).
 
-    For ``stdlib``, LIBARCHIVE names a file that does not exist and the binding is imported
-    afresh, so loading fails for real (OSError from ctypes), as on a worker without the library.
+    For ``stdlib``, loading libarchive fails for real (see ``without_libarchive``).
     """
     from airflow_jupyter_provider.environments import libarchive_unpack
 
     libarchive_unpack.load.cache_clear()
     if request.param == "stdlib":
-        monkeypatch.setenv("LIBARCHIVE", str(tmp_path / "no-such-dir" / "libarchive.so.13"))
-        for name in [m for m in sys.modules if m == "libarchive" or m.startswith("libarchive.")]:
-            monkeypatch.delitem(sys.modules, name)
-        assert libarchive_unpack.load() is None
+        request.getfixturevalue("without_libarchive")
     else:
         assert libarchive_unpack.load() is not None, (
             "libarchive cannot be loaded: apt-get install libarchive13 and pip install libarchive-c"

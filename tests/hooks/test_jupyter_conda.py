@@ -714,6 +714,7 @@ def test_fault_of_the_worker_while_unpacking_fails_without_retry(
     typed_notebook: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    without_libarchive: None,
 ) -> None:
     """An unpacker that breaks as Python 3.11.2's tarfile did (no extraction filters) fails at once."""
     from airflow_jupyter_provider.environments import archive as archive_module
