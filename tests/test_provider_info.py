@@ -51,9 +51,8 @@ def test_providers_manager_knows_the_connection_type() -> None:
     from airflow.providers_manager import ProvidersManager
 
     manager = ProvidersManager()
-    ui = {meta.connection_type: meta for meta in manager.iter_connection_type_hook_ui_metadata()}
-    assert ui["jupyter_conda"].hook_name == "Jupyter Conda"
-    assert ui["jupyter_conda"].hook_class_name == HOOK_CLASS
+    hook = manager.hooks["jupyter_conda"]
+    assert (hook.hook_name, hook.hook_class_name) == ("Jupyter Conda", HOOK_CLASS)
 
     widget = manager.connection_form_widgets["extra__jupyter_conda__conda_path"]
     assert widget.hook_class_name == HOOK_CLASS

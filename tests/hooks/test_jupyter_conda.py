@@ -467,7 +467,7 @@ def test_html_that_cannot_be_written_is_a_warning_and_the_run_succeeds(
 
     assert result.output_nb == str(output)
     assert "squared 49" in messages(logs)
-    warnings = [entry["event"] for entry in logs if entry["log_level"] == "warning"]
+    warnings = [event for entry in logs if entry["log_level"] == "warning" for event in messages([entry])]
     assert len(warnings) == 1 and warnings[0].startswith(f"Could not render {output} as HTML at {html}: ")
     assert result.output_html is None
 

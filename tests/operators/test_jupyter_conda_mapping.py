@@ -25,7 +25,9 @@ def strategy(weight_rule: object) -> type:
     """The weight rule's strategy class: Airflow 3.1 keeps a strategy object, 3.2 and later its name."""
     from airflow.task.priority_strategy import validate_and_load_priority_weight_strategy
 
-    return type(validate_and_load_priority_weight_strategy(weight_rule))
+    if isinstance(weight_rule, str):
+        weight_rule = validate_and_load_priority_weight_strategy(weight_rule)
+    return type(weight_rule)
 
 
 @pytest.mark.parametrize(
