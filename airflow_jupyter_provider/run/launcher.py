@@ -1,20 +1,23 @@
 """The launcher: ``run_notebook.sh`` and its protocol, in one place.
 
-The script's command line (cgroup flags, the mode word that says how to activate the
-environment, the papermill arguments after ``--``) is built here and only here, and its own
-exit statuses are read back here. Every user value reaches the script as an argument, never as
-shell text.
+The run's command line (the guardian, ``guardian.py``, that ends the run if the task process
+dies; then the script's cgroup flags, the mode word that says how to activate the
+environment, the papermill arguments after ``--``) is built here and only here, and the
+script's own exit statuses, which the guardian passes through, are read back here. Every user
+value reaches the script as an argument, never as shell text.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from airflow_jupyter_provider.environments import Activation
 
 SCRIPT = Path(__file__).with_name("run_notebook.sh")
+GUARDIAN = "airflow_jupyter_provider.run.guardian"
 
 #: Exit statuses of the script that mean the environment or the run's set-up, not the notebook,
 #: failed. None of them can be fixed by a retry; each message says what to fix.
@@ -31,15 +34,18 @@ ENVIRONMENT_FAILURES: dict[int, str] = {
 
 
 def command(activation: Activation, cgroup_procs: Sequence[Path], papermill_args: Sequence[str]) -> list[str]:
-    """The argument vector that joins ``cgroup_procs``, activates, then runs papermill."""
+    """The argument vector that joins ``cgroup_procs``, activates, then runs papermill, under a
+    guardian that stops it all and removes the groups if this (the task) process dies."""
+    guardian = [sys.executable, "-I", "-m", GUARDIAN, "--task-pid", str(os.getpid())]
     argv = ["bash", str(SCRIPT)]
     for procs in cgroup_procs:
+        guardian += ["--cgroup", str(procs.parent)]
         argv += ["--cgroup", str(procs)]
     if activation.conda_sh is None:
         argv += ["packed", activation.target]
     else:
         argv += ["conda", activation.conda_sh, activation.target]
-    return [*argv, "--", *papermill_args]
+    return [*guardian, "--", *argv, "--", *papermill_args]
 
 
 def environment_failure(status: int, *, conda_path: str, conda_env: str) -> str | None:
