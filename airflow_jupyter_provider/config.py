@@ -40,7 +40,8 @@ class CgroupSettings:
 
     @classmethod
     def load(cls) -> CgroupSettings:
-        """The ``[jupyter_conda]`` cgroup options; read only by runs with limits.
+        """The ``[jupyter_conda]`` cgroup options; read by every run (each sweeps stale run groups),
+        but only runs with limits fail for an option they cannot use.
 
         :raises SettingError: an option has a value this provider cannot use.
         """
@@ -113,5 +114,5 @@ class WorkerSettings:
         return EnvCacheSettings(Path(root), max_mb * 1024 * 1024 if max_mb > 0 else None)
 
     def cgroups(self) -> CgroupSettings:
-        """The cgroup options; read only by runs with limits (see :meth:`CgroupSettings.load`)."""
+        """The cgroup options (see :meth:`CgroupSettings.load`)."""
         return CgroupSettings.load()

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from logging import Logger
 from typing import Protocol
 
 from airflow_jupyter_provider.config import CONFIG_SECTION, CgroupSettings
-from airflow_jupyter_provider.exceptions import LimitsUnavailable
+from airflow_jupyter_provider.exceptions import LimitsUnavailable, SettingError
 from airflow_jupyter_provider.limits.group import Created, RunGroup
 from airflow_jupyter_provider.limits.hierarchy import run_group_name
+from airflow_jupyter_provider.limits.sweep import sweep_stale_groups
 from airflow_jupyter_provider.limits.v1 import CgroupV1
 from airflow_jupyter_provider.limits.v2 import CgroupV2
 from airflow_jupyter_provider.limits.values import Limit
@@ -80,16 +81,24 @@ POLICIES = {"fail": _fail, "warn": _warn}
 def enforced(
     limits: Sequence[Limit], settings: Callable[[], CgroupSettings], log: Logger
 ) -> Iterator[RunGroup]:
-    """The run's groups for ``limits`` (none without limits, and no settings read), removed once
-    the run is over.
+    """The run's groups for ``limits`` (none without limits), removed once the run is over.
+
+    Every run first sweeps the groups earlier runs left behind (``sweep.py``), runs without
+    limits too: a stale group holds processes and memory whatever the next run asks for. A run
+    without limits needs no cgroup, so it does not fail for settings it cannot use; it just
+    sweeps nothing.
 
     :raises LimitsUnavailable: see :func:`enforce_limits`.
-    :raises SettingError: ``settings()`` found an option it cannot use.
+    :raises SettingError: ``settings()`` found an option it cannot use, and there are limits.
     """
     if not limits:
+        with suppress(SettingError):
+            sweep_stale_groups(settings(), log)
         yield RunGroup()
         return
-    group = enforce_limits(limits, settings(), log)
+    chosen = settings()
+    sweep_stale_groups(chosen, log)
+    group = enforce_limits(limits, chosen, log)
     try:
         yield group
     finally:
