@@ -6,7 +6,8 @@ and holding every pid of it, daemons included, until the run is over and the gro
 ``enforce.py`` tries cgroup v2 (``v2.py``) then v1 (``v1.py``); both write a limit through
 ``Created.apply`` (``group.py``). The run's shell joins the groups before it does anything else
 (``run_notebook.sh --cgroup``), so conda's activation, papermill and the kernel all start inside
-them. Importing this package is cheap: the operator imports the values at DAG parse time.
+them. Before a run makes its groups, ``sweep.py`` removes those of earlier runs whose task
+process is gone. Importing this package is cheap: the operator imports the values at DAG parse time.
 """
 
 from airflow_jupyter_provider.limits.values import Limit, requested_limits
