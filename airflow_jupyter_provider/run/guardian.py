@@ -58,6 +58,7 @@ class TaskProcessGone(Exception):
 
 
 def main(argv: Sequence[str]) -> NoReturn:
+    """Watch the task process from before COMMAND starts, so that no moment of the run is unwatched."""
     task_pid, cgroups, command = parse(argv)
     signal.signal(PARENT_DEATH_SIGNAL, lambda *_: check_parent(task_pid))
     for signum in IGNORED_SIGNALS:
@@ -87,6 +88,7 @@ def parse(argv: Sequence[str]) -> tuple[int, list[Path], list[str]]:
 
 
 def prctl(option: int, value: int) -> None:
+    """prctl(2) through libc: the standard library has no binding for it."""
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0) != 0:
         errno = ctypes.get_errno()
