@@ -130,14 +130,15 @@ class RunGroup:
 
     def close(self, log: Logger) -> None:
         """Stop what is left of the run in its groups, then remove the groups."""
-        leftovers = self.pids()
+        # Only those still there: a process listed a moment ago may have ended since.
+        leftovers = _processes(self.pids())
         if leftovers:
             log.warning(
                 "%d process(es) the notebook started still ran when the run ended; stopping them: %s",
                 len(leftovers),
-                ", ".join(map(str, sorted(leftovers))),
+                ", ".join(str(process.pid) for process in sorted(leftovers, key=lambda p: p.pid)),
             )
-            terminate(_processes(leftovers))
+            terminate(leftovers)
         for directory in reversed(self.directories):
             _remove(directory, log)
         self.directories.clear()
