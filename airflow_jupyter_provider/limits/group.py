@@ -93,12 +93,16 @@ class RunGroup:
     directories: list[Path] = field(default_factory=list)
     enforced: dict[Limit, str] = field(default_factory=dict)
     readings: dict[str, Reading] = field(default_factory=dict)
+    #: the OOM kill counter when the group was made, before any process of the run joined it
+    oom_kills_at_start: float = 0
 
     def add(self, created: Created) -> None:
         self.directories.extend(created.directories)
         self.enforced.update(created.enforced)
         for name, reading in created.readings.items():
             self.readings.setdefault(name, reading)
+        if "oom_kills" in created.readings:
+            self.oom_kills_at_start = self.readings["oom_kills"].read() or 0
 
     def procs_files(self) -> list[Path]:
         """The ``cgroup.procs`` file of each group: the run's shell joins them before anything else."""
@@ -111,11 +115,12 @@ class RunGroup:
     def exceeded_memory_limit(self) -> Limit | None:
         """The memory limit, if the kernel's OOM killer ended a process of the run for it.
 
-        Read from the group's own OOM kill counter: an exit status cannot tell an OOM kill from
-        a notebook that killed itself.
+        Read from the group's own OOM kill counter, compared with its value before the run: an
+        exit status cannot tell an OOM kill from a kernel killed by someone's ``kill -9`` or a
+        notebook that killed itself, and only the OOM killer counts there.
         """
         reading = self.readings.get("oom_kills")
-        if reading is None or not reading.read():
+        if reading is None or (reading.read() or 0) <= self.oom_kills_at_start:
             return None
         return next(limit for limit in self.enforced if limit.argument == "max_memory")
 

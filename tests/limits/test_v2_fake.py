@@ -18,7 +18,7 @@ import psutil
 import pytest
 from structlog.testing import capture_logs
 
-from airflow_jupyter_provider.compat import AirflowFailException
+from airflow_jupyter_provider.compat import AirflowException, AirflowFailException
 from airflow_jupyter_provider.config import CgroupSettings
 from airflow_jupyter_provider.hooks.jupyter_conda import JupyterCondaHook
 from airflow_jupyter_provider.limits.enforce import enforce_limits
@@ -133,6 +133,21 @@ def test_an_oom_kill_counted_in_memory_events_fails_the_task_for_max_memory_with
     assert isinstance(error, AirflowFailException), error
     assert "ran out of memory: the memory limit of 256 MB (max_memory) was exceeded" in str(error)
     assert f"The output notebook is kept at {run.output}" in str(error)
+    assert not group.exists()
+
+
+def test_a_kernel_killed_by_sigkill_without_an_oom_kill_is_not_reported_as_max_memory(
+    conda_connection: CondaInstall, fake_v2: FakeCgroup2, tmp_path: Path
+) -> None:
+    run = WaitingRun(conda_connection, tmp_path, MEMORY)
+    with capture_logs() as logs, running(run, logs) as kernel:
+        group = enforced_by(messages(logs))["max_memory=256 MB"].parent
+        os.kill(kernel, signal.SIGKILL)  # someone's kill -9: memory.events counts nothing
+
+    error = run.thread.error
+    assert isinstance(error, AirflowException) and not isinstance(error, AirflowFailException), error
+    assert "DeadKernelError: Kernel died" in str(error)
+    assert "max_memory" not in str(error) and "out of memory" not in str(error)
     assert not group.exists()
 
 
