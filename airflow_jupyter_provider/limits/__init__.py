@@ -7,6 +7,7 @@ and holding every pid of it, daemons included, until the run is over and the gro
 ``Created.apply`` (``group.py``). The run's shell joins the groups before it does anything else
 (``run_notebook.sh --cgroup``), so conda's activation, papermill and the kernel all start inside
 them. Importing this package is cheap: the operator imports the values at DAG parse time.
+``check.py`` is the command that checks a worker the same way (``python -m ...limits.check``).
 """
 
 from airflow_jupyter_provider.limits.values import Limit, requested_limits

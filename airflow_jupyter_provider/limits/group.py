@@ -61,13 +61,25 @@ class Reading:
         return None
 
 
+@dataclass(frozen=True)
+class Enforcement:
+    """Where one limit is enforced: the file written and its value, so that it can be read back."""
+
+    mechanism: str
+    file: Path
+    value: str
+
+    def __str__(self) -> str:
+        return f"{self.mechanism} ({self.file} = {self.value})"
+
+
 @dataclass
 class Created:
     """What one mechanism made for a run: its groups, the limits they enforce, and why not the others."""
 
     directories: list[Path] = field(default_factory=list)
-    #: limit -> where it is enforced, as the task log says it
-    enforced: dict[Limit, str] = field(default_factory=dict)
+    #: limit -> where it is enforced (its text is what the task log says)
+    enforced: dict[Limit, Enforcement] = field(default_factory=dict)
     #: "oom_kills", "cpu_seconds", "peak_memory_mb" -> where the kernel counts it
     readings: dict[str, Reading] = field(default_factory=dict)
     #: limit -> why this mechanism cannot enforce it
@@ -82,7 +94,7 @@ class Created:
             self.reasons[limit] = f"cannot write {directory}/{control.main_file}: {err.strerror}"
             return False
         value = control.settings[control.main_file]
-        self.enforced[limit] = f"{mechanism} ({directory}/{control.main_file} = {value})"
+        self.enforced[limit] = Enforcement(mechanism, directory / control.main_file, value)
         return True
 
 
@@ -91,7 +103,7 @@ class RunGroup:
     """Every cgroup directory of one run (one for v2, one per hierarchy for v1), possibly none."""
 
     directories: list[Path] = field(default_factory=list)
-    enforced: dict[Limit, str] = field(default_factory=dict)
+    enforced: dict[Limit, Enforcement] = field(default_factory=dict)
     readings: dict[str, Reading] = field(default_factory=dict)
     #: the OOM kill counter when the group was made, before any process of the run joined it
     oom_kills_at_start: float = 0

@@ -19,7 +19,7 @@ from structlog.testing import capture_logs
 
 from airflow_jupyter_provider.compat import AirflowException, AirflowFailException
 from airflow_jupyter_provider.hooks.jupyter_conda import JupyterCondaHook
-from airflow_jupyter_provider.limits.group import Created, Reading, RunGroup
+from airflow_jupyter_provider.limits.group import Created, Enforcement, Reading, RunGroup
 from airflow_jupyter_provider.limits.values import requested_limits
 from tests.helpers import (
     CondaInstall,
@@ -125,7 +125,10 @@ def test_only_oom_kills_counted_after_the_group_was_made_are_the_runs(tmp_path: 
     events.write_text(memory_events(oom_kill=2))  # as the group showed it when it was made
     group = RunGroup()
     group.add(
-        Created(enforced={MAX_MEMORY: "memory.max"}, readings={"oom_kills": Reading(events, "oom_kill")})
+        Created(
+            enforced={MAX_MEMORY: Enforcement("cgroup v2", events.with_name("memory.max"), "1")},
+            readings={"oom_kills": Reading(events, "oom_kill")},
+        )
     )
 
     assert group.exceeded_memory_limit() is None
