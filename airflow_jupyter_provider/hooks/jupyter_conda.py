@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import tempfile
 import time
 from collections.abc import Sequence
@@ -216,15 +217,26 @@ class JupyterCondaHook(BaseHook):
         """Log what made the notebook fail; return it in a few words for the task's exception.
 
         The output notebook tells best: the failed cell's source, exception and traceback.
-        Without a failed cell in it (the kernel died, papermill could not start it), the
-        exception papermill ended with does.
+        Without a failed cell in it, a signal that killed papermill does (an OOM kill was
+        ruled out before), else the exception papermill ended with (the kernel died,
+        papermill could not start it).
         """
         if failed := executed.failed_cell():
             for line in failed.report():
                 self.log.error(line)
             return failed.summary(execution_timeout)
+        if status < 0:
+            return f"papermill was killed by signal {_signal_name(-status)}"
         if error := progress.papermill_error:
             for line in error:
                 self.log.error(line)
             return f"papermill exited with status {status}: {error[0]}"
         return f"papermill exited with status {status} (see the log above)"
+
+
+def _signal_name(number: int) -> str:
+    """``SIGKILL`` for 9; the number itself for a signal Python has no name for (real-time ones)."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)

@@ -8,6 +8,7 @@ and holding every pid of it, daemons included, until the run is over and the gro
 (``run_notebook.sh --cgroup``), so conda's activation, papermill and the kernel all start inside
 them. Before a run makes its groups, ``sweep.py`` removes those of earlier runs whose task
 process is gone. Importing this package is cheap: the operator imports the values at DAG parse time.
+``check.py`` is the command that checks a worker the same way (``python -m ...limits.check``).
 """
 
 from airflow_jupyter_provider.limits.values import Limit, requested_limits

@@ -61,13 +61,25 @@ class Reading:
         return None
 
 
+@dataclass(frozen=True)
+class Enforcement:
+    """Where one limit is enforced: the file written and its value, so that it can be read back."""
+
+    mechanism: str
+    file: Path
+    value: str
+
+    def __str__(self) -> str:
+        return f"{self.mechanism} ({self.file} = {self.value})"
+
+
 @dataclass
 class Created:
     """What one mechanism made for a run: its groups, the limits they enforce, and why not the others."""
 
     directories: list[Path] = field(default_factory=list)
-    #: limit -> where it is enforced, as the task log says it
-    enforced: dict[Limit, str] = field(default_factory=dict)
+    #: limit -> where it is enforced (its text is what the task log says)
+    enforced: dict[Limit, Enforcement] = field(default_factory=dict)
     #: "oom_kills", "cpu_seconds", "peak_memory_mb" -> where the kernel counts it
     readings: dict[str, Reading] = field(default_factory=dict)
     #: limit -> why this mechanism cannot enforce it
@@ -82,7 +94,7 @@ class Created:
             self.reasons[limit] = f"cannot write {directory}/{control.main_file}: {err.strerror}"
             return False
         value = control.settings[control.main_file]
-        self.enforced[limit] = f"{mechanism} ({directory}/{control.main_file} = {value})"
+        self.enforced[limit] = Enforcement(mechanism, directory / control.main_file, value)
         return True
 
 
@@ -91,14 +103,18 @@ class RunGroup:
     """Every cgroup directory of one run (one for v2, one per hierarchy for v1), possibly none."""
 
     directories: list[Path] = field(default_factory=list)
-    enforced: dict[Limit, str] = field(default_factory=dict)
+    enforced: dict[Limit, Enforcement] = field(default_factory=dict)
     readings: dict[str, Reading] = field(default_factory=dict)
+    #: the OOM kill counter when the group was made, before any process of the run joined it
+    oom_kills_at_start: float = 0
 
     def add(self, created: Created) -> None:
         self.directories.extend(created.directories)
         self.enforced.update(created.enforced)
         for name, reading in created.readings.items():
             self.readings.setdefault(name, reading)
+        if "oom_kills" in created.readings:
+            self.oom_kills_at_start = self.readings["oom_kills"].read() or 0
 
     def procs_files(self) -> list[Path]:
         """The ``cgroup.procs`` file of each group: the run's shell joins them before anything else."""
@@ -111,11 +127,12 @@ class RunGroup:
     def exceeded_memory_limit(self) -> Limit | None:
         """The memory limit, if the kernel's OOM killer ended a process of the run for it.
 
-        Read from the group's own OOM kill counter: an exit status cannot tell an OOM kill from
-        a notebook that killed itself.
+        Read from the group's own OOM kill counter, compared with its value before the run: an
+        exit status cannot tell an OOM kill from a kernel killed by someone's ``kill -9`` or a
+        notebook that killed itself, and only the OOM killer counts there.
         """
         reading = self.readings.get("oom_kills")
-        if reading is None or not reading.read():
+        if reading is None or (reading.read() or 0) <= self.oom_kills_at_start:
             return None
         return next(limit for limit in self.enforced if limit.argument == "max_memory")
 
@@ -130,14 +147,15 @@ class RunGroup:
 
     def close(self, log: Logger) -> None:
         """Stop what is left of the run in its groups, then remove the groups."""
-        leftovers = self.pids()
+        # Only those still there: a process listed a moment ago may have ended since.
+        leftovers = _processes(self.pids())
         if leftovers:
             log.warning(
                 "%d process(es) the notebook started still ran when the run ended; stopping them: %s",
                 len(leftovers),
-                ", ".join(map(str, sorted(leftovers))),
+                ", ".join(str(process.pid) for process in sorted(leftovers, key=lambda p: p.pid)),
             )
-            terminate(_processes(leftovers))
+            terminate(leftovers)
         for directory in reversed(self.directories):
             _remove(directory, log)
         self.directories.clear()

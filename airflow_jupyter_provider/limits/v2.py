@@ -2,6 +2,18 @@
 
 The unified hierarchy is at ``cgroup_mount`` itself (a pure v2 system) or at
 ``cgroup_mount/unified`` (systemd's hybrid layout, where it usually has no controllers).
+
+No ``cgroup.subtree_control`` is written, on purpose. The run's own group must stay a leaf: it
+holds the run's processes, and v2 lets no group that enables controllers for children hold any.
+The parent's is the admin's, set once (the README's "Resource limits"): enabling controllers
+there from every run would change a group other runs share, and in the worker's own group it
+cannot work at all (that group holds the worker). So a parent that does not pass a controller on
+is reported, with the fix, rather than changed.
+
+OOM kills are read from ``memory.events``, not ``memory.events.local``: the limit in
+``memory.max`` covers the whole subtree, so an OOM kill it causes in a group the notebook made
+below the run's (with rights to do so) is the run's too, and only ``memory.events`` counts it
+(``.local`` counts the run's group alone, and kernels before 5.2 lack it).
 """
 
 from __future__ import annotations
