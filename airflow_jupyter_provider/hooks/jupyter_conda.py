@@ -205,7 +205,8 @@ class JupyterCondaHook(BaseHook):
         if ended.status != 0:
             what = self._explain_failure(ended.status, run.execution_timeout, progress, executed)
             return RunFailed(
-                f"Notebook {where.input} failed: {what}. The output notebook is kept at {where.output}",
+                f"Notebook {where.input} failed: {what.removesuffix('.')}. The output notebook is kept at "
+                f"{where.output}",
                 retryable=True,
             )
         return None
