@@ -1,9 +1,10 @@
 """The launcher: ``run_notebook.sh`` and its protocol, in one place.
 
 The script's command line (cgroup flags, the mode word that says how to activate the
-environment, the papermill arguments after ``--``) is built here and only here, and its own
-exit statuses are read back here. Every user value reaches the script as an argument, never as
-shell text.
+environment, then after ``--`` the arguments of ``start_papermill.py``, which the script runs
+with the environment's Python: the kernel check's, ``--``, papermill's) is built here and only
+here, and its own exit statuses are read back here. Every user value reaches the script as an
+argument, never as shell text.
 """
 
 from __future__ import annotations
@@ -28,10 +29,17 @@ ENVIRONMENT_FAILURES: dict[int, str] = {
     95: "the run could not join the cgroup that enforces its limits (see the line above); on cgroup v2 a "
     "worker that is not root may only move processes between groups below one it may write to",
 }
+# 93 is start_papermill.py's: no kernel for the notebook; it says why in kernel_check.REPORT.
 
 
-def command(activation: Activation, cgroup_procs: Sequence[Path], papermill_args: Sequence[str]) -> list[str]:
-    """The argument vector that joins ``cgroup_procs``, activates, then runs papermill."""
+def command(
+    activation: Activation,
+    cgroup_procs: Sequence[Path],
+    papermill_args: Sequence[str],
+    kernel_check: Sequence[str] = (),
+) -> list[str]:
+    """The argument vector that joins ``cgroup_procs``, activates, then runs papermill, after the
+    kernel check when ``kernel_check`` holds its arguments (``KernelCheck.argv``)."""
     argv = ["bash", str(SCRIPT)]
     for procs in cgroup_procs:
         argv += ["--cgroup", str(procs)]
@@ -39,7 +47,7 @@ def command(activation: Activation, cgroup_procs: Sequence[Path], papermill_args
         argv += ["packed", activation.target]
     else:
         argv += ["conda", activation.conda_sh, activation.target]
-    return [*argv, "--", *papermill_args]
+    return [*argv, "--", *kernel_check, "--", *papermill_args]
 
 
 def environment_failure(status: int, *, conda_path: str, conda_env: str) -> str | None:
