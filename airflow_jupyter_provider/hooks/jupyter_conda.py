@@ -21,11 +21,12 @@ from airflow_jupyter_provider.exceptions import JupyterCondaError, RunFailed, to
 from airflow_jupyter_provider.limits.enforce import enforced
 from airflow_jupyter_provider.limits.group import RunGroup
 from airflow_jupyter_provider.run import launcher
+from airflow_jupyter_provider.run.kernel_check import KernelCheck, kernel_problem
 from airflow_jupyter_provider.run.outcome import ExecutedNotebook, RunResult
 from airflow_jupyter_provider.run.papermill_args import Locations, injects_parameters, papermill_command
 from airflow_jupyter_provider.run.parameters import write_parameters_file
 from airflow_jupyter_provider.run.process import StreamedProcess
-from airflow_jupyter_provider.run.progress import CellProgress, LogLine, load_cell_plan
+from airflow_jupyter_provider.run.progress import CellPlan, CellProgress, LogLine, load_input_notebook
 from airflow_jupyter_provider.run.request import NotebookRun
 
 
@@ -37,6 +38,8 @@ class _Ended:
     status: int | None = None
     stopped: bool = False
     exceeded_memory: int | None = None
+    #: why no kernel could stand in for the notebook's missing one (kernel_check.py)
+    kernel_problem: str | None = None
 
 
 class JupyterCondaHook(BaseHook):
@@ -119,10 +122,13 @@ class JupyterCondaHook(BaseHook):
             ),
         )
         where = Locations.of(run)
-        progress = CellProgress(load_cell_plan(where.input, injects_parameters(run.parameters, run.others)))
+        notebook = load_input_notebook(where.input)
+        injects = injects_parameters(run.parameters, run.others)
+        progress = CellProgress(None if notebook is None else CellPlan.of(notebook.cells, injects))
+        kernel_check = KernelCheck.needed(run.kernel, notebook, run.conda_env)
         ended = _Ended()
         try:
-            self._execute(run, environment, where, progress, ended)
+            self._execute(run, environment, where, progress, kernel_check, ended)
         except BaseException as err:
             if ended.started_at is not None:  # papermill ran: the HTML shows how far it got
                 executed = ExecutedNotebook.load(where.output, ended.started_at, self.log)
@@ -143,6 +149,7 @@ class JupyterCondaHook(BaseHook):
         environment: Environment,
         where: Locations,
         progress: CellProgress,
+        kernel_check: KernelCheck | None,
         ended: _Ended,
     ) -> None:
         """Prepare the run (limits first, then the environment), run it, and release both."""
@@ -154,11 +161,13 @@ class JupyterCondaHook(BaseHook):
             activation = environment_in_use.enter_context(environment.activate(self.settings, self.log))
             parameters_file = write_parameters_file(run.parameters, Path(workdir, "parameters.yaml"))
             papermill = papermill_command(run, where, parameters_file).argv()
-            argv = launcher.command(activation, group.procs_files(), papermill)
+            check = kernel_check.argv(Path(workdir)) if kernel_check else ()
+            argv = launcher.command(activation, group.procs_files(), papermill, check)
             self.log.info("Running %s in conda environment %s", where.input, run.conda_env)
             if self._stop_requested:  # asked to stop while the environment was being prepared
                 raise AirflowException(f"The run of {where.input} was stopped before it started")
             self._stream(argv, workdir, group, progress, ended)
+            ended.kernel_problem = kernel_problem(Path(workdir))
             if limit := group.exceeded_memory_limit():
                 ended.exceeded_memory = limit.value
             if usage := group.usage():
@@ -203,10 +212,13 @@ class JupyterCondaHook(BaseHook):
             ended.status, conda_path=conda_path, conda_env=run.conda_env
         ):
             return RunFailed(failure)
+        if ended.kernel_problem is not None:
+            return RunFailed(ended.kernel_problem)
         if ended.status != 0:
             what = self._explain_failure(ended.status, run.execution_timeout, progress, executed)
             return RunFailed(
-                f"Notebook {where.input} failed: {what}. The output notebook is kept at {where.output}",
+                f"Notebook {where.input} failed: {what.removesuffix('.')}. The output notebook is kept at "
+                f"{where.output}",
                 retryable=True,
             )
         return None

@@ -1,8 +1,9 @@
 """The launcher: ``run_notebook.sh`` and its protocol, in one place.
 
-The run's command line (the guardian, ``guardian.py``, that ends the run if the task process
-dies; then the script's cgroup flags, the mode word that says how to activate the
-environment, the papermill arguments after ``--``) is built here and only here, and the
+The run's command line is built here and only here: the guardian (``guardian.py``), which
+ends the run if the task process dies; then the script's cgroup flags, the mode word that says
+how to activate the environment, and after ``--`` the arguments of ``start_papermill.py``, which
+the script runs with the environment's Python (the kernel check's, ``--``, papermill's). The
 script's own exit statuses, which the guardian passes through, are read back here. Every user
 value reaches the script as an argument, never as shell text.
 """
@@ -31,10 +32,17 @@ ENVIRONMENT_FAILURES: dict[int, str] = {
     95: "the run could not join the cgroup that enforces its limits (see the line above); on cgroup v2 a "
     "worker that is not root may only move processes between groups below one it may write to",
 }
+# 93 is start_papermill.py's: no kernel for the notebook; it says why in kernel_check.REPORT.
 
 
-def command(activation: Activation, cgroup_procs: Sequence[Path], papermill_args: Sequence[str]) -> list[str]:
-    """The argument vector that joins ``cgroup_procs``, activates, then runs papermill, under a
+def command(
+    activation: Activation,
+    cgroup_procs: Sequence[Path],
+    papermill_args: Sequence[str],
+    kernel_check: Sequence[str] = (),
+) -> list[str]:
+    """The argument vector that joins ``cgroup_procs``, activates, then runs papermill, after the
+    kernel check when ``kernel_check`` holds its arguments (``KernelCheck.argv``), under a
     guardian that stops it all and removes the groups if this (the task) process dies."""
     guardian = [sys.executable, "-I", "-m", GUARDIAN, "--task-pid", str(os.getpid())]
     argv = ["bash", str(SCRIPT)]
@@ -45,7 +53,7 @@ def command(activation: Activation, cgroup_procs: Sequence[Path], papermill_args
         argv += ["packed", activation.target]
     else:
         argv += ["conda", activation.conda_sh, activation.target]
-    return [*guardian, "--", *argv, "--", *papermill_args]
+    return [*guardian, "--", *argv, "--", *kernel_check, "--", *papermill_args]
 
 
 def environment_failure(status: int, *, conda_path: str, conda_env: str) -> str | None:

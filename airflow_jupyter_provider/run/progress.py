@@ -107,17 +107,17 @@ def _first_tagged(tags: list[list[str]], tag: str) -> int | None:
     return next((index for index, cell_tags in enumerate(tags) if tag in cell_tags), None)
 
 
-def load_cell_plan(input_nb: str, injects_parameters: bool) -> CellPlan | None:
-    """The plan of the notebook at ``input_nb`` (a path or papermill I/O URL); None, with a
-    warning, if the worker cannot read it (papermill in the environment may still can)."""
+def load_input_notebook(input_nb: str) -> Any | None:
+    """The notebook at ``input_nb`` (a path or papermill I/O URL), read once before the run for
+    its :class:`CellPlan` and its kernel (``kernel_check.py``); None, with a warning, if the
+    worker cannot read it (papermill in the environment may still can)."""
     from papermill.iorw import load_notebook_node
 
     try:
-        notebook = load_notebook_node(input_nb)
+        return load_notebook_node(input_nb)
     except Exception as err:
-        log.warning("Could not read %s to show which cell runs: %s", input_nb, err)
+        log.warning("Could not read %s to show which cell runs and check its kernel: %s", input_nb, err)
         return None
-    return CellPlan.of(notebook.cells, injects_parameters)
 
 
 class CellProgress:

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Join the run's cgroups, activate a conda environment, then run that environment's papermill.
 #
-#   run_notebook.sh [--cgroup CGROUP_PROCS]... conda  CONDA_SH ENV_NAME_OR_PREFIX -- PAPERMILL_ARGUMENTS...
-#   run_notebook.sh [--cgroup CGROUP_PROCS]... packed UNPACKED_PREFIX              -- PAPERMILL_ARGUMENTS...
+#   run_notebook.sh [--cgroup CGROUP_PROCS]... conda  CONDA_SH ENV_NAME_OR_PREFIX -- START_PAPERMILL_ARGUMENTS...
+#   run_notebook.sh [--cgroup CGROUP_PROCS]... packed UNPACKED_PREFIX              -- START_PAPERMILL_ARGUMENTS...
+#
+# START_PAPERMILL_ARGUMENTS are start_papermill.py's (beside this script): the kernel check's
+# values, if any, then -- and papermill's arguments.
 #
 # Every user value arrives as a positional argument and is only ever expanded inside
 # double quotes: nothing a user supplies becomes shell text. The exit statuses 90-92, 94 and 95
@@ -39,6 +42,7 @@ case "$mode" in
 esac
 [ "$1" = "--" ] && shift
 
-# The environment's own papermill, never one found further down PATH.
+# The environment's own papermill, never one found further down PATH, run by its own Python
+# after the kernel check (status 93: no kernel for the notebook).
 [ -n "${CONDA_PREFIX:-}" ] && [ -x "$CONDA_PREFIX/bin/papermill" ] || exit 94
-exec "$CONDA_PREFIX/bin/papermill" "$@"
+exec "$CONDA_PREFIX/bin/python" "${BASH_SOURCE[0]%/*}/start_papermill.py" "$@"

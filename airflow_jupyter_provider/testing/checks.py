@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from airflow_jupyter_provider.testing.findings import Problem
-from airflow_jupyter_provider.testing.kernels import environment_kernels
+from airflow_jupyter_provider.testing.kernels import environment_kernels, stand_in
 from airflow_jupyter_provider.testing.subject import TaskUnderCheck, Unavailable
 
 #: How alike a given name and a declared one must be (difflib's ratio) to suggest the declared one.
@@ -86,7 +86,8 @@ def environment_is_conda(task: TaskUnderCheck) -> Iterator[Problem]:
 
 
 def kernel_is_installed(task: TaskUnderCheck) -> Iterator[Problem]:
-    """papermill has a kernel name, and an environment folder has that kernel."""
+    """papermill has a kernel name, and an environment folder has that kernel; or, for the
+    notebook's own kernel, the one kernel of its language that a run takes in its place."""
     try:
         name = task.kernel_name
     except Unavailable as err:
@@ -99,9 +100,27 @@ def kernel_is_installed(task: TaskUnderCheck) -> Iterator[Problem]:
     if prefix is None:
         return
     kernels = environment_kernels(prefix)
-    if name.lower() not in kernels:
+    if name.lower() in kernels:
+        return
+    if task.given_kernel:
         has = ", ".join(sorted(kernels)) or "none"
         yield Problem(f"kernel {name!r} is not in conda_env '{prefix}' (it has: {has})")
+        return
+    language = task.notebook.language
+    chosen, same = stand_in(kernels, language)
+    if chosen is not None:
+        return
+    if not language:
+        why = "the notebook names no language to choose another by"
+    elif same:
+        why = f"{len(same)} of its kernels are for {language}"
+    else:
+        why = f"none of its kernels is for {language}"
+    has = ", ".join(f"{k} ({lang or 'no language'})" for k, lang in sorted(kernels.items())) or "none"
+    yield Problem(
+        f"the notebook's kernel {name!r} is not in conda_env '{prefix}', and {why} (it has: {has}): "
+        "set kernel= to the one to run it with"
+    )
 
 
 @dataclass(frozen=True)

@@ -10,15 +10,31 @@ of the environment and are not looked at.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 NATIVE_KERNEL = "python3"
 
 
-def environment_kernels(prefix: Path) -> set[str]:
-    """Lower-cased names of the kernels the environment at ``prefix`` provides."""
+def environment_kernels(prefix: Path) -> dict[str, str]:
+    """Lower-cased names of the kernels the environment at ``prefix`` provides, each with its
+    language ("" when its ``kernel.json`` names none or cannot be read)."""
     specs = (prefix / "share" / "jupyter" / "kernels").glob("*/kernel.json")
-    kernels = {spec.parent.name.lower() for spec in specs if spec.is_file()}
+    kernels = {spec.parent.name.lower(): _language(spec) for spec in specs if spec.is_file()}
     if any(prefix.glob("lib/python3*/site-packages/ipykernel/__init__.py")):
-        kernels.add(NATIVE_KERNEL)
+        kernels.setdefault(NATIVE_KERNEL, "python")
     return kernels
+
+
+def stand_in(kernels: dict[str, str], language: str | None) -> tuple[str | None, list[str]]:
+    """The kernel a run takes in place of the notebook's missing one (the only one of the
+    notebook's ``language``), and the kernels of that language."""
+    same = sorted(name for name, lang in kernels.items() if language and lang.lower() == language.lower())
+    return (same[0] if len(same) == 1 else None), same
+
+
+def _language(spec: Path) -> str:
+    try:
+        return str(json.loads(spec.read_text(encoding="utf-8")).get("language") or "")
+    except (OSError, ValueError, AttributeError):
+        return ""

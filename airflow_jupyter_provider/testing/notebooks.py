@@ -46,6 +46,12 @@ class Notebook:
         return self.node.metadata.get("kernelspec", {}).get("name") or None
 
     @property
+    def language(self) -> str | None:
+        """The notebook's language, where papermill looks for it (``language_info``, then the kernelspec)."""
+        metadata = self.node.metadata
+        return metadata.get("language_info", {}).get("name") or metadata.get("kernelspec", {}).get("language")
+
+    @property
     def parameters_cell(self) -> Any | None:
         """The first cell tagged ``parameters``, the one papermill injects after."""
         return next((c for c in self.node.cells if "parameters" in c.metadata.get("tags", [])), None)

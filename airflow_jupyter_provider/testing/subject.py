@@ -184,14 +184,17 @@ class TaskUnderCheck:
             ) from err
 
     @cached_property
-    def kernel_name(self) -> str:
-        """The kernel papermill starts: the task's ``kernel`` when it renders non-empty (the hook
-        passes ``--kernel`` only then), else the notebook's kernelspec."""
+    def given_kernel(self) -> str | None:
+        """The task's ``kernel`` when it renders non-empty (the hook passes ``--kernel`` only then)."""
         try:
-            name = self.render("kernel") if self.task.kernel is not None else None
+            return (self.render("kernel") if self.task.kernel is not None else None) or None
         except RenderFailed as err:
             raise Unavailable("kernel_name", err.problem) from err
-        name = name or self.notebook.kernel_name
+
+    @cached_property
+    def kernel_name(self) -> str:
+        """The kernel papermill is asked for: the task's ``kernel``, else the notebook's kernelspec."""
+        name = self.given_kernel or self.notebook.kernel_name
         if not name:
             problem = Problem(f"kernel is not set and {self.input_location!r} names none (in its kernelspec)")
             raise Unavailable("kernel_name", problem)

@@ -796,7 +796,11 @@ def test_kill_ends_papermill_and_the_kernel_and_keeps_the_partial_notebook(
 
     assert sleeping, messages(logs)
     prefix = str(conda_connection.prefix)
-    assert any(f"{prefix}/bin/papermill" in cmdline for cmdline in during.values()), during
+    # papermill runs in the environment's Python, started through start_papermill.py.
+    assert any(
+        cmdline.startswith(f"{prefix}/bin/python") and "start_papermill.py" in cmdline
+        for cmdline in during.values()
+    ), during
     assert any(
         cmdline.startswith(f"{prefix}/bin/python") and "ipykernel_launcher" in cmdline
         for cmdline in during.values()

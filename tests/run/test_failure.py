@@ -66,3 +66,32 @@ def test_notebook_without_an_error_and_unreadable_notebook(
     with caplog.at_level(logging.WARNING):
         assert find_failed_cell(str(tmp_path / "missing.ipynb")) is None
     assert f"Could not read the output notebook {tmp_path / 'missing.ipynb'}" in caplog.text
+
+
+def marked_failed(*stderr: str) -> nbformat.NotebookNode:
+    """A notebook whose second cell papermill marked failed, showing only ``stderr`` streams."""
+    notebook = error_notebook("ValueError", "x")
+    cell = notebook.cells[1]
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=text) for text in stderr]
+    cell.metadata["papermill"] = {"exception": True, "status": "failed"}
+    return notebook
+
+
+def test_cell_marked_failed_without_an_error_output_is_named_by_what_it_printed() -> None:
+    printed = FailedCell.find(
+        marked_failed("a warning\n", "\x1b[31mUsageError: Line magic function `%x` not found.\n")
+    )
+    unnamed = FailedCell.find(marked_failed("something went wrong\n"))
+    silent = FailedCell.find(marked_failed())
+
+    assert printed is not None and unnamed is not None and silent is not None
+    assert printed.summary() == "cell [2] raised UsageError: Line magic function `%x` not found."
+    assert unnamed.summary() == "cell [2] raised CellExecutionError: something went wrong"
+    assert silent.summary() == "cell [2] raised CellExecutionError"
+    # No traceback to show: the report is the cell and its source.
+    assert silent.report() == [
+        "cell 2/2 failed: CellExecutionError",
+        "Source of the cell:",
+        "    import time",
+        "    time.sleep(600)",
+    ]

@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from airflow_jupyter_provider.run.progress import CellPlan, CellProgress, load_cell_plan, strip_ansi
+from airflow_jupyter_provider.run.progress import CellPlan, CellProgress, load_input_notebook, strip_ansi
 from tests.helpers import write_notebook
 
 SAMPLES = Path(__file__).parent / "papermill_output"
@@ -56,7 +56,7 @@ def test_failed_cell_run(tmp_path: Path) -> None:
         "\n\nimport sys\nprint('to stderr', file=sys.stderr)\nraise ValueError(f'no data for {rows}')",
         "print('never')",
     )
-    progress = CellProgress(load_cell_plan(str(notebook), injects_parameters=True))
+    progress = CellProgress(CellPlan.of(load_input_notebook(str(notebook)).cells, injects_parameters=True))
 
     shown, debug = task_log(progress, papermill_lines("failed_cell.log"))
 
@@ -130,7 +130,7 @@ def test_dead_kernel_without_parameters_injects_no_cell(tmp_path: Path) -> None:
     notebook = write_notebook(
         tmp_path / "dies.ipynb", "n = 1", 'print("about to die")', "import os\nos._exit(3)", 'print("after")'
     )
-    progress = CellProgress(load_cell_plan(str(notebook), injects_parameters=False))
+    progress = CellProgress(CellPlan.of(load_input_notebook(str(notebook)).cells, injects_parameters=False))
 
     shown, _ = task_log(progress, papermill_lines("dead_kernel.log"))
 
@@ -149,7 +149,7 @@ def test_dead_kernel_without_parameters_injects_no_cell(tmp_path: Path) -> None:
 
 def test_progress_bar_shares_lines_with_papermills_messages(tmp_path: Path) -> None:
     notebook = write_notebook(tmp_path / "ok.ipynb", "n = 1", 'print("squared", n * n)')
-    progress = CellProgress(load_cell_plan(str(notebook), injects_parameters=True))
+    progress = CellProgress(CellPlan.of(load_input_notebook(str(notebook)).cells, injects_parameters=True))
 
     shown, debug = task_log(progress, papermill_lines("progress_bar.log"))
 
@@ -222,13 +222,16 @@ def test_without_a_plan_papermills_own_cell_lines_show(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING):
-        plan = load_cell_plan(str(tmp_path / "missing.ipynb"), injects_parameters=True)
-    progress = CellProgress(plan)
+        notebook = load_input_notebook(str(tmp_path / "missing.ipynb"))
+    progress = CellProgress(None)
 
     shown, _ = task_log(progress, papermill_lines("dead_kernel.log"))
 
-    assert plan is None
-    assert f"Could not read {tmp_path / 'missing.ipynb'} to show which cell runs" in caplog.text
+    assert notebook is None
+    assert (
+        f"Could not read {tmp_path / 'missing.ipynb'} to show which cell runs and check its kernel"
+        in caplog.text
+    )
     assert "Executing Cell 2---------------------------------------" in shown
     assert "about to die" in shown
 

@@ -85,6 +85,14 @@ EXPECTED = [
         f"kernel 'ir' is not in conda_env '{BROKEN_DAGS}/envs/demo' (it has: python3)",
     ),
     error(
+        "kernel_stand_in_ambiguous",
+        "kernel",
+        "the notebook's kernel 'conda-env-analysis-py' is not in conda_env "
+        f"'{BROKEN_DAGS}/envs/two_pythons', and 2 of its kernels are for python "
+        "(it has: python3 (python), python3-gpu (python)): "
+        "set kernel= to the one to run it with",
+    ),
+    error(
         "not_an_environment",
         "environment",
         f"conda_env 'envs/plain': '{BROKEN_DAGS}/envs/plain' is not a conda environment "

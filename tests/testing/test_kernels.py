@@ -39,6 +39,17 @@ with DAG(dag_id="kernels", schedule=None, start_date=datetime(2025, 1, 1)):
         )
 """
 
+NOTEBOOK_KERNEL_DAG = """
+from datetime import datetime
+from airflow.sdk import DAG
+from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator
+
+with DAG(dag_id="kernels", schedule=None, start_date=datetime(2025, 1, 1)):
+    JupyterCondaOperator(
+        task_id="run", conda_env={prefix!r}, input_nb="forecast.ipynb", output_nb="out.ipynb"
+    )
+"""
+
 
 def test_a_conda_layout_environment_has_the_kernels_its_jupyter_client_finds(
     conda_install: CondaInstall,
@@ -58,7 +69,8 @@ def test_kernel_folders_match_as_jupyter_client_matches_them(tmp_path: Path) -> 
                 '{"argv": ["true"], "display_name": "x", "language": "x"}'
             )
     manager = KernelSpecManager(kernel_dirs=[str(kernels)], ensure_native_kernel=False)
-    assert environment_kernels(tmp_path) == set(manager.find_kernel_specs()) == {"ir", "julia-1.10"}
+    assert set(environment_kernels(tmp_path)) == set(manager.find_kernel_specs()) == {"ir", "julia-1.10"}
+    assert environment_kernels(tmp_path) == {"ir": "x", "julia-1.10": "x"}
 
 
 def test_python3_comes_from_ipykernel_without_a_kernel_json(tmp_path: Path) -> None:
@@ -66,8 +78,8 @@ def test_python3_comes_from_ipykernel_without_a_kernel_json(tmp_path: Path) -> N
     package = tmp_path / "lib" / "python3.11" / "site-packages" / "ipykernel"
     package.mkdir(parents=True)
     (package / "__init__.py").touch()
-    assert environment_kernels(tmp_path) == {"python3"}
-    assert environment_kernels(tmp_path / "elsewhere") == set()
+    assert environment_kernels(tmp_path) == {"python3": "python"}
+    assert environment_kernels(tmp_path / "elsewhere") == {}
 
 
 def test_a_kernel_missing_from_a_real_environment_is_found(
@@ -78,4 +90,30 @@ def test_a_kernel_missing_from_a_real_environment_is_found(
     assert [str(finding) for finding in check_dag_folder(tmp_path)] == [
         f"kernels.py: dag kernels, task julia-1_10: kernel 'julia-1.10' is not in conda_env "
         f"'{conda_install.prefix}' (it has: python3)"
+    ]
+
+
+def test_the_notebooks_kernel_missing_from_a_real_environment_has_a_stand_in_or_is_found(
+    conda_install: CondaInstall, tmp_path: Path
+) -> None:
+    """As a run does: the environment's only Python kernel stands in for the notebook's; a second
+    Python kernel makes the choice the task's (kernel=)."""
+    prefix = tmp_path / "env"
+    (prefix / "conda-meta").mkdir(parents=True)
+    (prefix / "conda-meta" / "history").touch()
+    shutil.copytree(
+        conda_install.prefix / "share" / "jupyter" / "kernels", prefix / "share" / "jupyter" / "kernels"
+    )
+    shutil.copyfile(BROKEN_DAGS / "notebooks" / "nb_conda_kernel.ipynb", tmp_path / "forecast.ipynb")
+    (tmp_path / "kernels.py").write_text(NOTEBOOK_KERNEL_DAG.format(prefix=str(prefix)))
+    assert check_dag_folder(tmp_path) == []
+
+    gpu = prefix / "share" / "jupyter" / "kernels" / "python3-gpu"
+    gpu.mkdir()
+    (gpu / "kernel.json").write_text('{"argv": ["python"], "display_name": "GPU", "language": "python"}')
+    assert [str(finding) for finding in check_dag_folder(tmp_path)] == [
+        "kernels.py: dag kernels, task run: the notebook's kernel 'conda-env-analysis-py' is not in "
+        f"conda_env '{prefix}', and 2 of its kernels are for python "
+        "(it has: python3 (python), python3-gpu (python)): "
+        "set kernel= to the one to run it with"
     ]

@@ -1,0 +1,55 @@
+"""The kernel check before papermill starts: the worker's half of it.
+
+When the task sets no ``kernel``, papermill starts the kernel the notebook's kernelspec names,
+which the activated environment may not have: JupyterLab with nb_conda_kernels names kernels
+like ``conda-env-analysis-py``. Only the environment's own Python sees its kernels, so the check
+is made there, by ``start_papermill.py`` just before it hands over to papermill. The worker, which
+has read the input notebook already, gives it the kernel's name and language, and reads back why
+no kernel could be chosen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+#: The file in the run's working folder where start_papermill.py says why no kernel could be chosen.
+REPORT = "kernel-problem.txt"
+
+
+@dataclass(frozen=True)
+class KernelCheck:
+    """The notebook's kernel, its language, and ``conda_env`` as the task gives it (for messages)."""
+
+    name: str
+    language: str
+    conda_env: str
+
+    @classmethod
+    def needed(cls, kernel: str | None, notebook: Any | None, conda_env: str) -> KernelCheck | None:
+        """The check, unless the task sets ``kernel`` (it wins), the worker could not read the
+        ``notebook``, or the notebook names no kernel (papermill says so itself)."""
+        if kernel or notebook is None:
+            return None
+        metadata = notebook.metadata
+        name = metadata.get("kernelspec", {}).get("name")
+        if not name:
+            return None
+        # papermill's own order (papermill.utils.nb_language)
+        language = metadata.get("language_info", {}).get("name") or metadata.get("kernelspec", {}).get(
+            "language"
+        )
+        return cls(name, language or "", conda_env)
+
+    def argv(self, workdir: Path) -> list[str]:
+        """start_papermill.py's arguments before its ``--``."""
+        return [self.name, self.language, self.conda_env, str(workdir / REPORT)]
+
+
+def kernel_problem(workdir: Path) -> str | None:
+    """Why no kernel could be chosen; None when the check chose one, or found the notebook's."""
+    try:
+        return (workdir / REPORT).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None

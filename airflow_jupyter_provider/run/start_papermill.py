@@ -1,0 +1,93 @@
+"""Run by the activated environment's own Python in place of its ``papermill`` command (see
+``run_notebook.sh``): when the notebook's kernel is not in the environment, choose the one kernel
+that can stand in for it, or say which kernels the environment has; then run papermill's command
+line in this same process, so the check costs no process of its own.
+
+    python start_papermill.py [NAME LANGUAGE ENVIRONMENT REPORT] -- PAPERMILL_ARGUMENTS...
+
+The worker passes the four values only when the task sets no ``kernel`` (see ``kernel_check.py``):
+the notebook's kernelspec name and language, ``conda_env`` as the task gives it (for the
+messages), and a file for why no kernel could be chosen; the status is then NO_KERNEL.
+
+This file runs in the user's environment, of any Python 3 version, with the standard library,
+jupyter_client and papermill only: it imports nothing of this package.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# Python put this file's folder first on sys.path: its modules (progress.py, request.py, ...)
+# must not shadow the environment's own.
+if sys.path and os.path.realpath(sys.path[0]) == os.path.dirname(os.path.realpath(__file__)):
+    del sys.path[0]
+
+#: The status when the notebook's kernel is missing and none can stand in for it.
+NO_KERNEL = 93
+
+
+def environment_kernels():
+    """name -> language of the kernels that are the environment's own: those in its prefix
+    (its ``share/jupyter/kernels``, ipykernel's ``python3``), not a user's or the system's."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    prefix = os.path.realpath(sys.prefix) + os.sep
+    kernels = {}
+    for name, found in KernelSpecManager().get_all_specs().items():
+        if os.path.realpath(found["resource_dir"]).startswith(prefix):
+            kernels[name] = found["spec"].get("language") or ""
+    return kernels
+
+
+def is_found(name):
+    """Whether papermill would find the kernel ``name`` (anywhere jupyter_client looks)."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    return name.lower() in KernelSpecManager().find_kernel_specs()
+
+
+def choose(name, language, environment):
+    """(the kernel to run with, None) or (None, why there is none)."""
+    kernels = environment_kernels()
+    same_language = sorted(k for k, lang in kernels.items() if language and lang.lower() == language.lower())
+    if len(same_language) == 1:
+        return same_language[0], None
+    listing = ", ".join(f"{k} ({lang or 'no language'})" for k, lang in sorted(kernels.items())) or "none"
+    if not language:
+        why = "the notebook names no language to choose another by"
+    elif same_language:
+        why = f"{len(same_language)} of its kernels are for {language}"
+    else:
+        why = f"none of its kernels is for {language}"
+    problem = (
+        f"the notebook's kernel '{name}' is not in conda environment '{environment}', and {why}; "
+        f"the environment's kernels: {listing}. Set kernel= to the one to run the notebook with"
+    )
+    return None, problem
+
+
+def main(argv):
+    """Check the kernel if asked to, then run papermill with what follows the ``--``."""
+    check, papermill_args = ([], argv[1:]) if argv[0] == "--" else (argv[:4], argv[5:])
+    if check and not is_found(check[0]):
+        name, language, environment, report = check
+        kernel, problem = choose(name, language, environment)
+        if kernel is None:
+            with open(report, "w", encoding="utf-8") as out:
+                out.write(problem)
+            return NO_KERNEL
+        print(
+            f"The notebook's kernel '{name}' is not in conda environment '{environment}': running it with "
+            f"'{kernel}', the environment's only {language} kernel (set kernel= to run another)",
+            flush=True,
+        )
+        papermill_args = ["--kernel", kernel, *papermill_args]
+    from papermill.cli import papermill
+
+    sys.argv = ["papermill", *papermill_args]
+    return papermill.main(args=papermill_args, prog_name="papermill")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
