@@ -18,6 +18,11 @@ VIEW_ROUTE = "jupyter-notebook"
 #: XCom key under which a task records the absolute local path of its notebook rendered to HTML,
 #: which the Notebook tab serves.
 OUTPUT_HTML_XCOM_KEY = "output_html"
+#: XCom key under which a task records, before its notebook starts, where the output notebook
+#: goes: ``{"output_nb": <absolute local path or object storage URL>, "conn_id": <connection
+#: for that storage, or None>}``. The Notebook tab renders that notebook on demand, live while
+#: the task runs, if it carries the task instance's stamp (``notebook_stamp.py``).
+NOTEBOOK_XCOM_KEY = "notebook"
 
 
 def base_url() -> str:
