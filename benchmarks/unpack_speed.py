@@ -16,9 +16,11 @@ Each round runs every unpacker once into a fresh folder; the order flips every r
 folder is removed (and, on disk, ``sync`` run) outside the timing. The figure is the median
 of the rounds, and each path's ratio to the command's median of the same run.
 
-For the ``.tar.gz`` it also times, interleaved likewise, ``conda-unpack`` in a freshly
-unpacked prefix and a cold activation through ``EnvironmentCache`` (copy and hash the
-archive, unpack, conda-unpack), and reports conda-unpack's share of a cold activation.
+For the ``.tar.gz`` it also times, interleaved likewise (the order rotating), conda-unpack in
+a freshly unpacked prefix, the provider's way (``archive.conda_unpack``: conda-pack's records
+done in this process) and as the archive's own ``bin/conda-unpack`` script, and a cold
+activation through ``EnvironmentCache`` (copy and hash the archive, unpack, conda-unpack),
+and reports each conda-unpack's share of a cold activation.
 
     python -m benchmarks.unpack_speed [--root DIR] [--runs 3] [--filesystems tmpfs,disk]
         [--formats gz,tar,bz2,xz,zst,zip] [--disk-formats gz] [--no-stdlib] [--no-conda-unpack]
@@ -140,26 +142,31 @@ def interleaved_fresh(
 
 
 def conda_unpack_against_cold(gz: Path, where: Path, runs: int, sync: bool) -> dict[str, list[float]]:
-    """conda-unpack alone in a fresh prefix, and a cold activation, interleaved."""
+    """conda-unpack alone in a fresh prefix, the provider's way (in this process) and as the
+    archive's script, and a cold activation, interleaved; the order rotates every round."""
     ffi = libarchive_unpack.load()
 
-    def conda_unpack(target: Path) -> float:
+    def conda_unpack(target: Path, how: Callable[[Path], object]) -> float:
         libarchive_unpack.unpack(ffi, gz, target, "tar")
-        return timed(lambda: subprocess.run([str(target / "bin" / "conda-unpack")], check=True))
+        return timed(lambda: how(target))
 
-    times: dict[str, list[float]] = {"conda-unpack": [], "cold activation": []}
+    actions: dict[str, Callable[[Path], float]] = {
+        "conda-unpack (provider)": lambda target: conda_unpack(
+            target, lambda prefix: archive_module.conda_unpack(prefix, str(gz))
+        ),
+        "conda-unpack (script)": lambda target: conda_unpack(
+            target, lambda prefix: subprocess.run([str(prefix / "bin" / "conda-unpack")], check=True)
+        ),
+        "cold activation": lambda target: timed(lambda: _activate(EnvironmentCache(target), gz)),
+    }
+    order = list(actions)
+    times: dict[str, list[float]] = {name: [] for name in actions}
     for round_ in range(runs):
-        for name in (
-            ("conda-unpack", "cold activation") if round_ % 2 == 0 else ("cold activation", "conda-unpack")
-        ):
+        for name in order[round_ % 3 :] + order[: round_ % 3]:
             target = Path(tempfile.mkdtemp(prefix="cold-", dir=where))
             if sync:
                 os.sync()
-            if name == "conda-unpack":
-                times[name].append(conda_unpack(target))
-            else:
-                cache = EnvironmentCache(target)
-                times[name].append(timed(lambda cache=cache: _activate(cache, gz)))
+            times[name].append(actions[name](target))
             shutil.rmtree(target)
     return times
 
@@ -227,15 +234,20 @@ def main() -> None:
                 print(f"{filesystem}: conda-unpack and cold activation, {args.runs} rounds...", flush=True)
                 times = conda_unpack_against_cold(gz, work, args.runs, sync=filesystem == "disk")
                 medians = {label: statistics.median(samples) for label, samples in times.items()}
-                share = medians["conda-unpack"] / medians["cold activation"]
+                shares = {
+                    way: medians[f"conda-unpack ({way})"] / medians["cold activation"]
+                    for way in ("provider", "script")
+                }
                 figures[f"{filesystem}/conda-unpack"] = {
                     **{label: summary_ms(samples) for label, samples in times.items()},
-                    "conda_unpack_share": round(share, 3),
+                    **{f"{way}_share": round(share, 3) for way, share in shares.items()},
                 }
                 for label, median in medians.items():
                     rows.append((filesystem, ".tar.gz", label, f"{median:.2f} s", ""))
-                rows.append((filesystem, ".tar.gz", "conda-unpack / cold activation", f"{share:.2f}", ""))
-                print("   ", *(" ".join(row[2:4]) for row in rows[-3:]), sep="\n    ", flush=True)
+                for way, share in shares.items():
+                    label = f"conda-unpack ({way}) / cold activation"
+                    rows.append((filesystem, ".tar.gz", label, f"{share:.2f}", ""))
+                print("   ", *(" ".join(row[2:4]) for row in rows[-5:]), sep="\n    ", flush=True)
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     print()
     for row in rows:

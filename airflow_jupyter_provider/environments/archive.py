@@ -150,23 +150,41 @@ def unpack_conda_pack(archive: Path, destination: Path, location: str) -> None:
 
 
 def conda_unpack(prefix: Path, location: str) -> None:
-    """Run the environment's conda-unpack as activation would: its own bin/ first on PATH.
+    """Make the environment work at ``prefix``: rewrite the prefix it was packed at, once, at its
+    final path, as its ``bin/conda-unpack`` does.
 
-    It rewrites the packing machine's prefix to ``prefix`` in scripts and binaries, so it runs
-    once, at the environment's final path.
+    When that script is the one conda-pack generates, its records are done in this process
+    (``prefix_records``: the script would spend most of its time compiling its list); any
+    other script, or one whose records do not parse, runs as a program.
     """
+    from airflow_jupyter_provider.environments import prefix_records
+
+    records = prefix_records.read_records(prefix / "bin" / "conda-unpack")
+    if records is None:
+        _run_conda_unpack(prefix, location)
+        return
+    try:
+        prefix_records.rewrite(prefix, records, location)
+    except (OSError, ValueError) as err:
+        raise _conda_unpack_failed(prefix, location, f": {err}") from err
+
+
+def _run_conda_unpack(prefix: Path, location: str) -> None:
+    """Run the environment's conda-unpack as activation would: its own bin/ first on PATH."""
     env = {**os.environ, "PATH": f"{prefix / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
     done = subprocess.run(
         [str(prefix / "bin" / "conda-unpack")], env=env, capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
         output = (done.stderr or done.stdout).strip()[-2000:]
-        hint = ""
-        if "negative padding" in output:
-            hint = (
-                f"; the cache path '{prefix}' is longer than the prefix the environment was packed at: "
-                "set env_cache_dir to a shorter folder"
-            )
-        raise ArchiveError(
-            f"conda-unpack failed for '{location}' (exit status {done.returncode}): {output}{hint}"
+        raise _conda_unpack_failed(prefix, location, f" (exit status {done.returncode}): {output}")
+
+
+def _conda_unpack_failed(prefix: Path, location: str, detail: str) -> ArchiveError:
+    hint = ""
+    if "negative padding" in detail:
+        hint = (
+            f"; the cache path '{prefix}' is longer than the prefix the environment was packed at: "
+            "set env_cache_dir to a shorter folder"
         )
+    return ArchiveError(f"conda-unpack failed for '{location}'{detail}{hint}")
