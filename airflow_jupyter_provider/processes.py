@@ -16,6 +16,15 @@ import psutil
 KILL_GRACE_SECONDS = 3.0
 
 
+def existing(pids: Iterable[int]) -> list[psutil.Process]:
+    """The processes of ``pids`` that still exist."""
+    found = []
+    for pid in pids:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            found.append(psutil.Process(pid))
+    return found
+
+
 def terminate(processes: Iterable[psutil.Process], grace: float = KILL_GRACE_SECONDS) -> None:
     """SIGTERM every process, then SIGKILL those still alive after ``grace`` seconds."""
     processes = list(processes)

@@ -13,7 +13,7 @@ from typing import Protocol
 import psutil
 
 from airflow_jupyter_provider.limits.values import Limit
-from airflow_jupyter_provider.processes import terminate
+from airflow_jupyter_provider.processes import existing, terminate
 
 #: Seconds to wait for the processes of a stopped run to leave its groups before giving up on rmdir.
 REMOVE_TIMEOUT_SECONDS = 10.0
@@ -148,7 +148,7 @@ class RunGroup:
     def close(self, log: Logger) -> None:
         """Stop what is left of the run in its groups, then remove the groups."""
         # Only those still there: a process listed a moment ago may have ended since.
-        leftovers = _processes(self.pids())
+        leftovers = existing(self.pids())
         if leftovers:
             log.warning(
                 "%d process(es) the notebook started still ran when the run ended; stopping them: %s",
@@ -169,14 +169,6 @@ def _pids_in(directories: list[Path]) -> set[int]:
     return found
 
 
-def _processes(pids: set[int]) -> list[psutil.Process]:
-    processes = []
-    for pid in pids:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            processes.append(psutil.Process(pid))
-    return processes
-
-
 def _remove(directory: Path, log: Logger) -> None:
     """rmdir ``directory``; a group empties only once its exiting processes are gone, so keep trying."""
     deadline = time.monotonic() + REMOVE_TIMEOUT_SECONDS
@@ -191,7 +183,7 @@ def _remove(directory: Path, log: Logger) -> None:
                 log.warning("Could not remove the run's cgroup %s: %s", directory, err)
                 return
         # Something forked while the group was being emptied: kill it too.
-        for process in _processes(_pids_in([directory])):
+        for process in existing(_pids_in([directory])):
             with contextlib.suppress(psutil.NoSuchProcess):
                 process.kill()
         time.sleep(0.05)

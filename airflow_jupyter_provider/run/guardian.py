@@ -25,20 +25,19 @@ modules that stop processes and remove groups.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import logging
 import os
 import signal
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
 import psutil
 
 from airflow_jupyter_provider.limits.group import RunGroup
-from airflow_jupyter_provider.processes import terminate
+from airflow_jupyter_provider.processes import existing, terminate
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
@@ -149,19 +148,11 @@ def stop_run(cgroups: list[Path]) -> None:
     group = RunGroup(directories=list(cgroups))
     guardian = psutil.Process()
     for _ in range(STOP_ROUNDS):
-        victims = [*guardian.children(recursive=True), *processes(group.pids())]
+        victims = [*guardian.children(recursive=True), *existing(group.pids())]
         if not victims:
             break
         terminate(victims)
     group.close(logging.getLogger(__name__))
-
-
-def processes(pids: Iterable[int]) -> list[psutil.Process]:
-    found = []
-    for pid in pids:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            found.append(psutil.Process(pid))
-    return found
 
 
 if __name__ == "__main__":
