@@ -78,7 +78,8 @@ class JupyterCondaOperator(BaseOperator):
         ``WARNFAILED`` fires the alarm and fails the task.
     :param on_timeout_alarm: what the alarm calls with the task's context, besides logging a
         warning: a function, an Airflow Notifier, or a list of them. One that raises is logged
-        and never fails the task.
+        and never fails the task. Without it, a task with ``email`` mails the alarm there
+        through Airflow's SMTP setup (the ``smtp_default`` connection).
     :param cpu_quota: percent of one core the whole run (papermill, kernel, their children) may
         use, e.g. 50 or 200; -1 (or None) for no limit. Enforced through a cgroup of the run.
     :param max_memory: MB of memory the whole run may use; -1 (or None) for no limit. Past it,
@@ -202,7 +203,7 @@ class JupyterCondaOperator(BaseOperator):
             raise AirflowSkipException("run_flag=FORBIDDEN")
         run = self._notebook_run(context)
         try:
-            with self.timeout_policy.alarm(context, self.log):
+            with self.timeout_policy.alarm(context, self.log, self.email):
                 result = self.hook.run(run)
         except BaseException as err:  # a failed run's HTML shows its error: pushed before it goes on
             if (failed := RunResult.attached_to(err)) is not None:

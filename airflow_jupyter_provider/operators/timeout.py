@@ -4,8 +4,10 @@
 ``WARN`` and ``WARNFAILED`` raise the timeout alarm there. The alarm fires once: a warning in
 the task log, then every ``on_timeout_alarm`` callback with the task's context. A callback is
 anything ``on_failure_callback`` takes: a function of the context, an Airflow Notifier, or a
-list of them. A callback that raises is logged and never fails the task: the alarm reports on
-the run, it does not decide it.
+list of them. Without callbacks, a task with ``email`` mails the alarm to those addresses (the
+seed's "an alarm email will send"), the way Airflow mails its failures. A callback or an email
+that fails is logged and never fails the task: the alarm reports on the run, it does not
+decide it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from logging import Logger
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from airflow_jupyter_provider.compat import AirflowTaskTimeout
+from airflow_jupyter_provider.compat import AirflowTaskTimeout, airflow_conf
 from airflow_jupyter_provider.operators.ds_mapping import choice, duration
 
 if TYPE_CHECKING:
@@ -81,12 +83,25 @@ class TimeoutPolicy:
         """Whether the task fails at the deadline (``execution_timeout``)."""
         return self.strategy is not None and self.strategy.fails
 
-    def alarm(self, context: Context, log: Logger) -> AbstractContextManager[object]:
-        """The alarm, running while ``execute`` does; nothing for a strategy without one."""
+    def alarm(
+        self, context: Context, log: Logger, email: str | Sequence[str] | None = None
+    ) -> AbstractContextManager[object]:
+        """The alarm, running while ``execute`` does; nothing for a strategy without one.
+
+        ``email`` is the task's: the alarm mails it when there are no callbacks to call instead.
+        """
         if self.alarm_after is None or self.strategy is None:
             return nullcontext()
+        mail = None
+        if email and not self.callbacks:
+            mail = AlarmEmail(email, self.alarm_after, self.strategy.then)
         return TimeoutAlarm(
-            self.alarm_after, then=self.strategy.then, callbacks=self.callbacks, context=context, log=log
+            self.alarm_after,
+            then=self.strategy.then,
+            callbacks=self.callbacks,
+            email=mail,
+            context=context,
+            log=log,
         )
 
 
@@ -104,6 +119,48 @@ def alarm_callbacks(value: Any) -> list[AlarmCallback]:
     return callbacks
 
 
+class AlarmEmail:
+    """The alarm's email, sent through Airflow's SMTP setup as Airflow sends its failure emails.
+
+    That is the smtp provider's SmtpNotifier (a requirement of Airflow itself in 3.1 to 3.3)
+    with the ``[email] email_conn_id`` connection (``smtp_default``) and ``[email] from_email``.
+    The subject and body are templates rendered from the task's context, so that DAG, task and
+    run names go in as values, never as template text.
+    """
+
+    SUBJECT = (
+        "Timeout alarm: DAG {{ ti.dag_id }}, task {{ ti.task_id }}"
+        "{% if ti.map_index is not none and ti.map_index >= 0 %} [{{ ti.map_index }}]{% endif %}, "
+        "run {{ ti.run_id }}: past its timeout of {{ timeout }}"
+    )
+    BODY = (
+        "<p>Task {{ ti.task_id | e }} of DAG {{ ti.dag_id | e }}, run {{ ti.run_id | e }}, has run for "
+        "{{ timeout }}, its timeout; {{ then }}.</p>"
+        '<p>Log: <a href="{{ ti.log_url | e }}">{{ ti.log_url | e }}</a></p>'
+    )
+
+    def __init__(self, to: str | Sequence[str], timeout: timedelta, then: str) -> None:
+        self.to, self.timeout, self.then = to, timeout, then
+
+    def send(self, context: Context, log: Logger) -> None:
+        """Mail the alarm; a failure (no SMTP server, a refused sender) is logged, the task goes on."""
+        recipients = self.to if isinstance(self.to, str) else ", ".join(self.to)
+        try:
+            from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+            notifier = SmtpNotifier(
+                to=self.to,
+                subject=self.SUBJECT,
+                html_content=self.BODY,
+                from_email=airflow_conf().get("email", "from_email", fallback="airflow@airflow"),
+            )
+            notifier({**context, "timeout": self.timeout, "then": self.then})
+        except Exception:
+            log.exception("The timeout alarm email to %s could not be sent; the task goes on", recipients)
+            return
+        log.info("Timeout alarm emailed to %s", recipients)
+
+
 def _name(callback: AlarmCallback) -> str:
     return getattr(callback, "__qualname__", type(callback).__name__)
 
@@ -114,7 +171,8 @@ class TimeoutAlarm:
     A timer thread fires it at the deadline. With WARNFAILED, Airflow's ``execution_timeout``
     ends the task at the same deadline; should its AirflowTaskTimeout come first, the alarm is
     fired on the way out, so it fires exactly once either way, and leaving ``with`` waits for
-    callbacks in progress, so they are not cut short by the task's end.
+    callbacks in progress, so they are not cut short by the task's end. Callbacks and the email
+    run in the timer thread: the notebook never waits on a pager or an SMTP server.
     """
 
     def __init__(
@@ -123,11 +181,13 @@ class TimeoutAlarm:
         *,
         then: str,
         callbacks: Sequence[AlarmCallback],
+        email: AlarmEmail | None = None,
         context: Context,
         log: Logger,
     ) -> None:
         self._after, self._then = after, then
-        self._callbacks, self._context, self._log = list(callbacks), context, log
+        self._callbacks, self._email = list(callbacks), email
+        self._context, self._log = context, log
         self._lock = threading.Lock()
         self._fired = False
         self._timer = threading.Timer(after.total_seconds(), self.fire)
@@ -161,3 +221,5 @@ class TimeoutAlarm:
                     self._log.exception(
                         "The on_timeout_alarm callback %s failed; the task goes on", _name(callback)
                     )
+            if self._email is not None:
+                self._email.send(self._context, self._log)

@@ -4,7 +4,8 @@
 ``JupyterCondaOperator`` task, each problem as a :class:`Finding`: import errors, a missing or
 invalid input notebook, parameters the notebook does not declare (and, with ``strict=True``,
 declared ones without a default that nobody gives), a pool that does not exist, a kernel an
-environment folder does not have. :func:`assert_no_findings` fails a test on them; the pytest
+environment folder does not have; mapped tasks for each literal expanded value (a value from
+XCom is reported as skipped). :func:`assert_no_findings` fails a test on them; the pytest
 fixture ``jupyter_dag_integrity`` (installed with the package) does both.
 
 The names are loaded on first use: pytest imports this package in every test session of a

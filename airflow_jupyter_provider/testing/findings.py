@@ -22,7 +22,8 @@ class Finding:
 
     ``dag_file`` is relative to the folder that was checked; ``dag_id`` and ``task_id`` are
     None for an import error, since the file yields no DAG then. ``check`` names the check
-    that found it (``import``, ``notebook``, ``parameters``, ``pool``, ...).
+    that found it (``import``, ``notebook``, ``parameters``, ``pool``, ...; ``arguments`` and
+    ``expand`` for what makes the tasks of a mapped task).
     """
 
     dag_file: str
@@ -31,11 +32,17 @@ class Finding:
     check: str
     problem: str
     skipped: bool = False
+    #: The map indexes of a mapped task that have the problem; () when it is the whole task's
+    #: (every map index has it) or when only a run knows the map indexes.
+    map_indexes: tuple[int, ...] = ()
 
     def __str__(self) -> str:
         where = self.dag_file
         if self.dag_id is not None:
             where = f"{where}: dag {self.dag_id}, task {self.task_id}"
+        if self.map_indexes:
+            plural = "es" if len(self.map_indexes) > 1 else ""
+            where = f"{where}, map index{plural} {', '.join(map(str, self.map_indexes))}"
         return f"{where}: {'skipped: ' if self.skipped else ''}{self.problem}"
 
 

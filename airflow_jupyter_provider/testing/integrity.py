@@ -12,13 +12,18 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from airflow_jupyter_provider.testing.checks import CHECKS
-from airflow_jupyter_provider.testing.findings import Finding, failure_message, one_line
+from airflow_jupyter_provider.testing.checks import CHECKS, Check
+from airflow_jupyter_provider.testing.findings import Finding, Problem, failure_message, one_line
+from airflow_jupyter_provider.testing.mapped import is_mapped_notebook_task, map_indexes
 from airflow_jupyter_provider.testing.pools import KnownPools
 from airflow_jupyter_provider.testing.subject import CheckRun, TaskUnderCheck
 
 if TYPE_CHECKING:
     from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk import DAG
+    from airflow.sdk.definitions.mappedoperator import MappedOperator
+
+    from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator
 
 #: A frame line of a Python traceback; the exception's own lines come after the last one.
 _FRAME = re.compile(r'^\s+File "')
@@ -67,15 +72,48 @@ def check_dagbag(
     for dag in sorted(dagbag.dags.values(), key=lambda dag: dag.dag_id):
         dag_file = _relative(dag.fileloc, root)
         for task in sorted(dag.tasks, key=lambda task: task.task_id):
-            if not isinstance(task, JupyterCondaOperator):
+            if isinstance(task, JupyterCondaOperator):
+                found = [(name, problem, ()) for name, problem in _problems(dag, task, run, checks)]
+            elif is_mapped_notebook_task(task):
+                found = _mapped_problems(dag, task, run, checks)
+            else:
                 continue
-            subject = TaskUnderCheck(dag, task, run)
-            for check in checks:
-                findings.extend(
-                    Finding(dag_file, dag.dag_id, task.task_id, check.name, problem.text, problem.skipped)
-                    for problem in check.run(subject)
-                )
+            findings.extend(
+                Finding(dag_file, dag.dag_id, task.task_id, name, problem.text, problem.skipped, indexes)
+                for name, problem, indexes in found
+            )
     return findings
+
+
+def _problems(
+    dag: DAG, task: JupyterCondaOperator, run: CheckRun, checks: list[Check]
+) -> list[tuple[str, Problem]]:
+    """What each check finds in one (unmapped) task, with the check's name."""
+    subject = TaskUnderCheck(dag, task, run)
+    return [(check.name, problem) for check in checks for problem in check.run(subject)]
+
+
+def _mapped_problems(
+    dag: DAG, task: MappedOperator, run: CheckRun, checks: list[Check]
+) -> list[tuple[str, Problem, tuple[int, ...]]]:
+    """What the checks find in each task a mapped task makes, each problem once with its map indexes.
+
+    A problem that every map index has is the task's own (a ``partial`` argument, say): it names
+    no index; nor does one of a task whose map indexes only a run knows.
+    """
+    instances = list(map_indexes(task))
+    where: dict[tuple[str, Problem], list[int | None]] = {}
+    for instance in instances:
+        if instance.problem is not None:
+            found = [("expand" if instance.problem.skipped else "arguments", instance.problem)]
+        elif instance.operator is not None:
+            found = _problems(dag, instance.operator, run, checks)
+        for key in found:
+            where.setdefault(key, []).append(instance.index)
+    return [
+        (name, problem, () if len(indexes) == len(instances) or None in indexes else tuple(indexes))
+        for (name, problem), indexes in where.items()
+    ]
 
 
 def assert_no_findings(findings: Iterable[Finding]) -> None:

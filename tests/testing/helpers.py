@@ -3,6 +3,7 @@ findings each one gives."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from airflow_jupyter_provider.testing import Finding
@@ -20,6 +21,11 @@ def error(dag: str, check: str, problem: str) -> Finding:
 
 def skipped(dag: str, check: str, problem: str) -> Finding:
     return Finding(f"{dag}.py", dag, "run", check, problem, skipped=True)
+
+
+def at(map_indexes: tuple[int, ...], finding: Finding) -> Finding:
+    """``finding`` of a mapped task, found in the tasks of these map indexes only."""
+    return dataclasses.replace(finding, map_indexes=map_indexes)
 
 
 EXPECTED = [
@@ -119,5 +125,54 @@ EXPECTED = [
         "environment_elsewhere",
         "environment",
         "conda_env '/nonexistent/conda/envs/forecast' is not on this machine: kernel not checked",
+    ),
+    # Mapped tasks: each literal expanded value is checked; a problem of some map indexes names them.
+    at(
+        (1,),
+        error(
+            "mapped_unknown_parameter",
+            "parameters",
+            "parameter 'reigon' is not declared in the parameters cell of 'notebooks/forecast.ipynb' "
+            "(did you mean 'region'?)",
+        ),
+    ),
+    at(
+        (1,),
+        error(
+            "mapped_missing_notebook",
+            "notebook",
+            f"input_nb 'notebooks/forcast.ipynb': no notebook at '{NOTEBOOKS}/forcast.ipynb'",
+        ),
+    ),
+    at(
+        (1,),
+        error(
+            "mapped_expand_kwargs_missing_parameter",
+            "missing-parameters",
+            "parameter 'table' has no default (None) in the parameters cell of "
+            "'notebooks/needs_input.ipynb' and is not given",
+        ),
+    ),
+    error(
+        "mapped_unknown_pool",
+        "pool",
+        f"pool 'gpu_a100' does not exist (not in the Airflow database nor in '{POOLS_FILE}'): "
+        "the task would stay scheduled forever",
+    ),
+    error(
+        "mapped_invalid_argument",
+        "arguments",
+        "timeout_strategy='SOMETIMES' is not one of FAILED, WARN, WARNFAILED",
+    ),
+    skipped(
+        "mapped_needs_run",
+        "parameters",
+        "parameters \"{{ ti.xcom_pull(task_ids='regions') }}\" needs a real run to render "
+        "('ti' is undefined): not checked",
+    ),
+    skipped(
+        "mapped_kwargs_need_run",
+        "expand",
+        "expand_kwargs: the arguments come from the XCom of task 'runs' (known only in a run): not checked",
     ),
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_jupyter_provider.testing import Finding, check_dag_folder
-from tests.testing.helpers import BROKEN_DAGS, EXPECTED, POOLS_FILE
+from tests.testing.helpers import BROKEN_DAGS, EXPECTED, NOTEBOOKS, POOLS_FILE
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,8 @@ def test_broken_dag_gives_its_finding(findings: list[Finding], expected: Finding
 
 
 def test_nothing_else_is_found(findings: list[Finding]) -> None:
-    """correct.py and correct_native.py hold what the checks must accept: they give no finding."""
+    """correct.py, correct_native.py and correct_mapped.py hold what the checks must accept: they
+    give no finding."""
     assert sorted(findings, key=str) == sorted(EXPECTED, key=str)
 
 
@@ -43,6 +44,22 @@ def test_a_finding_is_one_line_naming_file_dag_task_and_problem() -> None:
         "'s3://team-notebooks/forecast.ipynb' is not local: notebook, parameters, kernel not checked"
     )
     assert str(by_file["import_error.py"]).startswith("import_error.py: import error: ValueError: ")
+
+
+def test_a_mapped_task_finding_names_its_map_indexes_unless_every_one_has_it() -> None:
+    by_file = {finding.dag_file: finding for finding in EXPECTED}
+    assert str(by_file["mapped_missing_notebook.py"]) == (
+        "mapped_missing_notebook.py: dag mapped_missing_notebook, task run, map index 1: input_nb "
+        f"'notebooks/forcast.ipynb': no notebook at '{NOTEBOOKS}/forcast.ipynb'"
+    )
+    assert str(by_file["mapped_invalid_argument.py"]) == (
+        "mapped_invalid_argument.py: dag mapped_invalid_argument, task run: "
+        "timeout_strategy='SOMETIMES' is not one of FAILED, WARN, WARNFAILED"
+    )
+    assert str(by_file["mapped_kwargs_need_run.py"]) == (
+        "mapped_kwargs_need_run.py: dag mapped_kwargs_need_run, task run: skipped: expand_kwargs: "
+        "the arguments come from the XCom of task 'runs' (known only in a run): not checked"
+    )
 
 
 def test_declared_parameters_without_default_are_reported_only_when_strict(airflow_database: str) -> None:
