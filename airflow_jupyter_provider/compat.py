@@ -70,3 +70,9 @@ __all__ = [
     "dag_bag_class",
     "task_instance_key_class",
 ]
+
+
+def built_from_mapped(operator: object) -> bool:
+    """Whether a worker is building ``operator`` for one map index of a mapped task: Airflow
+    3.1 to 3.3 mark it so before the operator's ``__init__`` runs."""
+    return bool(getattr(operator, "_BaseOperator__from_mapped", False))

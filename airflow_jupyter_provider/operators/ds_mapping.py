@@ -84,6 +84,10 @@ MAPPINGS = (
 )
 
 
+#: The DolphinScheduler arguments that set BaseOperator arguments.
+SCHEDULING_ARGUMENTS = tuple(mapping.argument for mapping in MAPPINGS)
+
+
 def base_operator_arguments(arguments: Mapping[str, Any], explicit: Mapping[str, Any]) -> dict[str, Any]:
     """BaseOperator keyword arguments for the DolphinScheduler ``arguments`` that are set.
 

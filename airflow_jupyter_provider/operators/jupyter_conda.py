@@ -10,12 +10,17 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_jupyter_provider.compat import AirflowSkipException
+from airflow_jupyter_provider.compat import AirflowSkipException, built_from_mapped
 from airflow_jupyter_provider.exceptions import InvalidRunError, to_airflow
 from airflow_jupyter_provider.limits import Limit, requested_limits
 from airflow_jupyter_provider.locations import is_local
 from airflow_jupyter_provider.operators import kubernetes
-from airflow_jupyter_provider.operators.ds_mapping import RUN_FLAGS, base_operator_arguments, choice
+from airflow_jupyter_provider.operators.ds_mapping import (
+    RUN_FLAGS,
+    SCHEDULING_ARGUMENTS,
+    base_operator_arguments,
+    choice,
+)
 from airflow_jupyter_provider.operators.timeout import AlarmCallback, TimeoutPolicy
 from airflow_jupyter_provider.plugins import OUTPUT_HTML_XCOM_KEY
 from airflow_jupyter_provider.plugins.links import OutputNotebookLink
@@ -25,6 +30,7 @@ from airflow_jupyter_provider.run.request import NotebookRun, check_static
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+    from airflow.sdk.definitions.mappedoperator import OperatorPartial
 
     from airflow_jupyter_provider.hooks.jupyter_conda import JupyterCondaHook
 
@@ -106,6 +112,23 @@ class JupyterCondaOperator(BaseOperator):
     ui_fgcolor = "#000000"
     operator_extra_links = (OutputNotebookLink(),)
 
+    @classmethod
+    def partial(cls, **kwargs: Any) -> OperatorPartial:
+        """``BaseOperator.partial``, with the DolphinScheduler arguments mapped as ``__init__`` maps them.
+
+        The scheduler reads a mapped task's priority, pool, retry delay and timeout from its
+        partial arguments, never from the task a worker builds for each map index: they are
+        mapped here, when the DAG file is parsed, and a mistake in them fails the parse.
+        """
+        policy = TimeoutPolicy.of(
+            kwargs.get("timeout"), kwargs.get("timeout_strategy"), kwargs.get("on_timeout_alarm")
+        )
+        scheduling = {name: kwargs.get(name) for name in SCHEDULING_ARGUMENTS}
+        if not policy.fails_task:
+            scheduling["timeout"] = None
+        kwargs.update(base_operator_arguments(scheduling, kwargs))
+        return super().partial(**kwargs)
+
     def __init__(
         self,
         *,
@@ -136,18 +159,16 @@ class JupyterCondaOperator(BaseOperator):
     ) -> None:
         timeout_policy = TimeoutPolicy.of(timeout, timeout_strategy, on_timeout_alarm)
         limits = requested_limits(cpu_quota, max_memory)
-        kwargs.update(
-            base_operator_arguments(
-                {
-                    "task_priority": task_priority,
-                    "worker_group": worker_group,
-                    "retry_interval": retry_interval,
-                    "timeout": timeout if timeout_policy.fails_task else None,
-                    "description": description,
-                },
-                kwargs,
-            )
-        )
+        scheduling = {
+            "task_priority": task_priority,
+            "worker_group": worker_group,
+            "retry_interval": retry_interval,
+            "timeout": timeout if timeout_policy.fails_task else None,
+            "description": description,
+        }
+        # One map index's task: partial() mapped these already, and Airflow filled in its own
+        # defaults for the other BaseOperator arguments; neither is the author's.
+        kwargs.update(base_operator_arguments(scheduling, {} if built_from_mapped(self) else kwargs))
         limits_in_pod = kubernetes.pod_enforces(limits, kwargs)
         if limits_in_pod:
             kwargs["executor_config"] = kubernetes.executor_config(limits)

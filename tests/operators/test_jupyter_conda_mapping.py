@@ -310,3 +310,41 @@ def test_templated_values_wait_for_rendering(kwargs):
 def test_parameters_json_text_and_dict_are_both_accepted():
     assert make(parameters='{"n": 3, "ratio": 0.5}').parameters == '{"n": 3, "ratio": 0.5}'
     assert make(parameters={"n": 3, "ratio": 0.5}).parameters == {"n": 3, "ratio": 0.5}
+
+
+def make_mapped(**kwargs):
+    with DAG("mapping", schedule=None):
+        return JupyterCondaOperator.partial(task_id="nb", **{**REQUIRED, **kwargs}).expand(parameters=[{}])
+
+
+def test_a_mapped_task_gets_the_scheduling_arguments_when_the_dag_file_is_parsed():
+    # The scheduler reads these from the mapped task itself, not from the tasks workers build.
+    mapped = make_mapped(
+        task_priority="HIGH",
+        worker_group="etl",
+        retry_interval=2,
+        timeout=5,
+        timeout_strategy="FAILED",
+        description="one per region",
+    )
+    assert (mapped.priority_weight, mapped.pool, mapped.retry_delay, mapped.execution_timeout) == (
+        4,
+        "etl",
+        timedelta(minutes=2),
+        timedelta(minutes=5),
+    )
+    assert strategy(mapped.weight_rule) is strategy("absolute")
+    assert mapped.doc_md == "one per region"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"task_priority": "URGENT"}, r"task_priority='URGENT' is not one of HIGHEST"),
+        ({"task_priority": "HIGH", "priority_weight": 2}, r"both set priority_weight; pass only one"),
+        ({"timeout": 5, "timeout_strategy": "SOMETIMES"}, r"timeout_strategy='SOMETIMES' is not one of"),
+    ],
+)
+def test_a_mapped_tasks_scheduling_mistakes_are_refused_at_parse_time(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        make_mapped(**kwargs)

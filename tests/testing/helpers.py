@@ -162,7 +162,7 @@ EXPECTED = [
     error(
         "mapped_invalid_argument",
         "arguments",
-        "timeout_strategy='SOMETIMES' is not one of FAILED, WARN, WARNFAILED",
+        "run_flag='PAUSED' is not one of NORMAL, FORBIDDEN",
     ),
     skipped(
         "mapped_needs_run",

@@ -54,7 +54,7 @@ def test_a_mapped_task_finding_names_its_map_indexes_unless_every_one_has_it() -
     )
     assert str(by_file["mapped_invalid_argument.py"]) == (
         "mapped_invalid_argument.py: dag mapped_invalid_argument, task run: "
-        "timeout_strategy='SOMETIMES' is not one of FAILED, WARN, WARNFAILED"
+        "run_flag='PAUSED' is not one of NORMAL, FORBIDDEN"
     )
     assert str(by_file["mapped_kwargs_need_run.py"]) == (
         "mapped_kwargs_need_run.py: dag mapped_kwargs_need_run, task run: skipped: expand_kwargs: "

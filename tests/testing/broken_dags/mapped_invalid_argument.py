@@ -1,4 +1,8 @@
-"""An invalid partial argument: Airflow checks it only when a worker makes a map index's task."""
+"""An invalid partial argument that only making a map index's task checks (a worker does that).
+
+The scheduling arguments (task_priority, worker_group, retry_interval, timeout, timeout_strategy,
+description) are checked by ``partial()`` itself: a mistake there is an import error.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,5 @@ with DAG(dag_id="mapped_invalid_argument", schedule=None, start_date=datetime(20
         conda_env="jupyter-demo",
         input_nb="notebooks/forecast.ipynb",
         output_nb=OUTPUT,
-        timeout=30,
-        timeout_strategy="SOMETIMES",
+        run_flag="PAUSED",
     ).expand(parameters=[{"region": "south"}, {"region": "north"}])
