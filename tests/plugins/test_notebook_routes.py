@@ -5,30 +5,19 @@ that the tab follows a running notebook."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from urllib.parse import quote
 
 import nbformat
 import pytest
 
 from airflow_jupyter_provider.notebook_stamp import stamp, task_instance_identity
-from airflow_jupyter_provider.plugins import URL_PREFIX, rendered
+from airflow_jupyter_provider.plugins import rendered
 from airflow_jupyter_provider.plugins.sized_lru import SizedLru
-from tests.plugins.helpers import NotebookRuns
+from tests.plugins.helpers import RECORDS, NotebookRuns, notebook_url
 
 pytestmark = pytest.mark.e2e
 
-RECORDS = "notebook_view_records"
 NO_NOTEBOOK = "No notebook is recorded for this task instance."
 ROUTES = {"tab": "", "view": "/view", "status": "/status"}
-
-
-def notebook_url(
-    dag_id: str, run_id: str, task_id: str, map_index: str = "{MAP_INDEX}", route: str = ""
-) -> str:
-    """The URL the UI's iframe asks for (the tab's href with the page's ids filled in as the UI
-    does), and the tab's own requests: the same URL with ``/view`` or ``/status``."""
-    ids = "/".join(quote(part, safe="") for part in (dag_id, run_id, task_id))
-    return f"{URL_PREFIX}/notebook/{ids}{route}?map_index={quote(map_index, safe='{}')}"
 
 
 def csp(response) -> dict[str, str]:

@@ -109,6 +109,14 @@ def notebook_view_records():
         record({"output_nb": "http://127.0.0.1:9/forecast.ipynb", "conn_id": None})
 
     @task
+    def stored():
+        """Its notebook goes to object storage (S3 through the connection ``notebook_s3``); the
+        tests put it there, as a worker on another machine would."""
+        ti = get_current_context()["ti"]
+        url = f"s3://notebooks/{ti.dag_id}/{ti.run_id}/{ti.task_id}.ipynb"
+        record({"output_nb": url, "conn_id": "notebook_s3"})
+
+    @task
     def no_record():
         pass
 
@@ -122,6 +130,7 @@ def notebook_view_records():
     relative()
     malformed()
     web()
+    stored()
     no_record()
 
 
