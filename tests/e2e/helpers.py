@@ -68,3 +68,30 @@ def screenshot(browser: WebDriver, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     browser.save_screenshot(str(path))
     return path
+
+
+def notebook_text(browser: WebDriver) -> str:
+    """From within the Notebook tab's page: the text of the notebook it shows now (the tab swaps
+    its frames when a new version has loaded, so the frame is looked up each time)."""
+    from selenium.webdriver.common.by import By
+
+    browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe.front"))
+    try:
+        return browser.find_element(By.TAG_NAME, "body").text
+    finally:
+        browser.switch_to.parent_frame()
+
+
+def wait_for_notebook_text(browser: WebDriver, text: str, timeout: float = UI_TIMEOUT) -> str:
+    """The text of the notebook the tab shows, once it holds ``text``."""
+    from selenium.common.exceptions import NoSuchFrameException, StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(
+        browser, timeout, ignored_exceptions=(NoSuchFrameException, StaleElementReferenceException)
+    )
+
+    def shown(driver: WebDriver) -> str | bool:
+        return text in (found := notebook_text(driver)) and found
+
+    return wait.until(shown)

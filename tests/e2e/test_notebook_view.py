@@ -15,7 +15,14 @@ import httpx
 import pytest
 
 from devtools.stack import AirflowStack
-from tests.e2e.helpers import NEEDS_WORKER_SIDE, UI_TIMEOUT, DemoFolder, screenshot, ui_login
+from tests.e2e.helpers import (
+    NEEDS_WORKER_SIDE,
+    UI_TIMEOUT,
+    DemoFolder,
+    screenshot,
+    ui_login,
+    wait_for_notebook_text,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -74,7 +81,8 @@ def test_the_operator_recorded_its_output_notebook(
 
 
 def switch_to_notebook(browser, wait) -> None:
-    """Into the rendered notebook: the UI's frame of the tab, then the tab's frame of the notebook."""
+    """Into the rendered notebook, once it shows: the UI's frame of the tab, then the tab's frame
+    of the notebook."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
 
@@ -83,6 +91,7 @@ def switch_to_notebook(browser, wait) -> None:
     )
     browser.switch_to.frame(frame)
     wait.until(expected_conditions.text_to_be_present_in_element((By.ID, "state"), "Finished: success"))
+    wait_for_notebook_text(browser, LAST_OUTPUT)  # the tab has swapped in the notebook's last version
     browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe.front"))
 
 
