@@ -15,8 +15,8 @@ from airflow_jupyter_provider.compat import airflow_conf
 URL_PREFIX = "/jupyter-conda"
 #: The tab's route on the task instance page: ``.../tasks/<task_id>/plugin/<VIEW_ROUTE>``.
 VIEW_ROUTE = "jupyter-notebook"
-#: XCom key under which a task records the absolute local path of its notebook rendered to HTML,
-#: which the Notebook tab serves.
+#: XCom key under which a task records the absolute local path of its notebook rendered to HTML
+#: by the worker (``output_html``); the Notebook tab renders the notebook itself instead.
 OUTPUT_HTML_XCOM_KEY = "output_html"
 #: XCom key under which a task records, before its notebook starts, where the output notebook
 #: goes: ``{"output_nb": <absolute local path or object storage URL>, "conn_id": <connection

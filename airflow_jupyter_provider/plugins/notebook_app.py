@@ -1,38 +1,44 @@
-"""The API server's routes of the Notebook tab: the rendered notebook a task instance recorded.
+"""The API server's routes of the Notebook tab: a task instance's output notebook, rendered on
+demand, live while the task runs.
 
 Imported by the API server only, on the first request (see ``notebook_view.NotebookApp``).
-The file served is the one the task recorded in XCom (``OUTPUT_HTML_XCOM_KEY``) for exactly that
-task instance, and only if the page is stamped with that task instance (``run/render.py``);
-nothing in the request names a file. Every other case is the same 404.
+``/notebook/<dag>/<run>/<task>?map_index=`` is the tab (``shell_page.py``), ``.../status`` says
+how the run goes, ``.../view`` is the rendered notebook. The notebook shown is the one the task
+recorded in XCom (``NOTEBOOK_XCOM_KEY``) for exactly that task instance, and only if the notebook
+carries that task instance's stamp (``notebook_stamp.py``); nothing in the request names a file.
+Every other case is the same 404.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from functools import cache
-from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
 from airflow.api_fastapi.common.db.common import SessionDep
 from airflow.api_fastapi.core_api.security import requires_access_dag
+from airflow.models.taskinstance import TaskInstance
 from airflow.models.xcom import XComModel
+from airflow.utils.state import State
 from fastapi import Depends, FastAPI, Query, Response
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from airflow_jupyter_provider.plugins import OUTPUT_HTML_XCOM_KEY
-from airflow_jupyter_provider.run.render import owner_of
+from airflow_jupyter_provider.notebook_stamp import task_instance_identity
+from airflow_jupyter_provider.plugins import NOTEBOOK_XCOM_KEY, shell_page
+from airflow_jupyter_provider.plugins.notebook_source import source_of
+from airflow_jupyter_provider.plugins.progress_line import progress_line
+from airflow_jupyter_provider.plugins.rendered import RenderedNotebook, rendered_notebook
 
 #: The UI fills in ``{MAP_INDEX}`` only on the page of a mapped task instance; elsewhere it stays as is.
 UNMAPPED_PLACEHOLDER = "{MAP_INDEX}"
 MAP_INDEX = re.compile(r"-1|0|[1-9][0-9]{0,9}")
 
-#: Notebook HTML is shown in an iframe of the UI. It may run its own inline scripts (nbconvert's,
-#: and those of rich outputs), but in a sandbox of its own origin: it cannot read the UI's session
-#: or call Airflow's API as the viewer, fetch anything, or be framed by another site.
+#: The rendered notebook is shown in a frame of the tab. It may run its own inline scripts
+#: (nbconvert's, and those of rich outputs), but in a sandbox of its own origin: it cannot read
+#: the UI's session or call Airflow's API as the viewer, fetch anything, or be framed by another site.
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'none'",
@@ -57,44 +63,38 @@ HEADERS = {
 NOT_FOUND_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>No notebook</title>
 <style>body{font-family:system-ui,sans-serif;color:#555;margin:2rem}</style></head>
-<body><p>No rendered notebook is recorded for this task instance.</p>
-<p>JupyterCondaOperator tasks record one when their notebook run ends.</p></body></html>
+<body><p>No notebook is recorded for this task instance.</p>
+<p>JupyterCondaOperator tasks record one when their notebook starts.</p></body></html>
 """
 
-
-def recorded_notebook(
-    session: Session, *, dag_id: str, run_id: str, task_id: str, map_index: int
-) -> Path | None:
-    """The rendered notebook the task instance recorded, if it is an HTML file that still exists."""
-    row = session.scalar(
-        select(XComModel)
-        .where(
-            XComModel.dag_id == dag_id,
-            XComModel.run_id == run_id,
-            XComModel.task_id == task_id,
-            XComModel.map_index == map_index,
-            XComModel.key == OUTPUT_HTML_XCOM_KEY,
-        )
-        .limit(1)
-    )
-    if row is None:
-        return None
-    recorded = XComModel.deserialize_value(row)
-    if not isinstance(recorded, str) or not os.path.isabs(recorded):
-        return None
-    # The record names the file; a symlink in it must not lead to anything but an HTML file.
-    path = Path(os.path.realpath(recorded))
-    if path.suffix.lower() != ".html" or not path.is_file():
-        return None
-    # XComs can be written through the REST API; the page itself says whose it is.
-    owner = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "map_index": map_index}
-    return path if owner_of(path) == owner else None
+#: Read access to the DAG's task logs: the notebook shows the same cell outputs the log does.
+READ_TASK_LOGS = [Depends(requires_access_dag("GET", DagAccessEntity.TASK_LOGS))]
 
 
 def parse_map_index(value: str) -> int | None:
     if value == UNMAPPED_PLACEHOLDER:
         return -1
     return int(value) if MAP_INDEX.fullmatch(value) else None
+
+
+def task_instance_state(session: Session, identity: dict[str, Any]) -> tuple[bool, str | None]:
+    """Whether the task instance exists, and its state."""
+    matches = (getattr(TaskInstance, key) == value for key, value in identity.items())
+    row = session.execute(select(TaskInstance.state).where(*matches)).first()
+    return (False, None) if row is None else (True, None if row.state is None else str(row.state))
+
+
+def recorded_notebook(session: Session, identity: dict[str, Any]) -> RenderedNotebook | None:
+    """The notebook the task instance recorded, rendered, if it is there and stamped with it."""
+    row = session.scalar(
+        select(XComModel)
+        .where(*(getattr(XComModel, key) == value for key, value in identity.items()))
+        .where(XComModel.key == NOTEBOOK_XCOM_KEY)
+        .limit(1)
+    )
+    if row is None or (source := source_of(XComModel.deserialize_value(row))) is None:
+        return None
+    return rendered_notebook(source, identity)
 
 
 def not_found() -> HTMLResponse:
@@ -104,26 +104,56 @@ def not_found() -> HTMLResponse:
 @cache
 def create_app() -> FastAPI:
     app = FastAPI(title="Jupyter Conda notebooks", docs_url=None, redoc_url=None, openapi_url=None)
+    tab = "/notebook/{dag_id}/{run_id}/{task_id}"
 
-    @app.get(
-        "/notebook/{dag_id}/{run_id}/{task_id}",
-        # Read access to the DAG's task logs: the notebook shows the same cell outputs the log does.
-        dependencies=[Depends(requires_access_dag("GET", DagAccessEntity.TASK_LOGS))],
-        response_class=HTMLResponse,
-    )
-    def notebook(
-        dag_id: str,
-        run_id: str,
-        task_id: str,
-        session: SessionDep,
-        map_index: Annotated[str, Query()] = "-1",
-    ) -> Response:
+    def identity_of(dag_id: str, run_id: str, task_id: str, map_index: str) -> dict[str, Any] | None:
         index = parse_map_index(map_index)
-        if index is None:
+        return None if index is None else task_instance_identity(dag_id, run_id, task_id, index)
+
+    @app.get(tab, dependencies=READ_TASK_LOGS, response_class=HTMLResponse)
+    def shell(
+        dag_id: str, run_id: str, task_id: str, session: SessionDep, map_index: Annotated[str, Query()] = "-1"
+    ) -> Response:
+        """The tab; a task instance that ended without a notebook to show is the 404."""
+        if (identity := identity_of(dag_id, run_id, task_id, map_index)) is None:
             return not_found()
-        path = recorded_notebook(session, dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=index)
-        if path is None:
+        exists, state = task_instance_state(session, identity)
+        if not exists or (state in State.finished and recorded_notebook(session, identity) is None):
             return not_found()
-        return FileResponse(path, media_type="text/html; charset=utf-8", headers=HEADERS)
+        return HTMLResponse(shell_page.PAGE, headers=shell_page.HEADERS)
+
+    @app.get(f"{tab}/status", dependencies=READ_TASK_LOGS)
+    def status(
+        dag_id: str, run_id: str, task_id: str, session: SessionDep, map_index: Annotated[str, Query()] = "-1"
+    ) -> Response:
+        """How the run goes, and the version of the notebook to show (null: none yet)."""
+        if (identity := identity_of(dag_id, run_id, task_id, map_index)) is None:
+            return JSONResponse({"detail": "Not Found"}, status_code=404)
+        exists, state = task_instance_state(session, identity)
+        if not exists:
+            return JSONResponse({"detail": "Not Found"}, status_code=404)
+        notebook = recorded_notebook(session, identity)
+        finished = state in State.finished
+        return JSONResponse(
+            {
+                "state": state,
+                "finished": finished,
+                "line": progress_line(state, finished, notebook and notebook.progress),
+                "version": notebook and notebook.version,
+            },
+            headers={"Cache-Control": "no-store"},
+        )
+
+    @app.get(f"{tab}/view", dependencies=READ_TASK_LOGS, response_class=HTMLResponse)
+    def view(
+        dag_id: str, run_id: str, task_id: str, session: SessionDep, map_index: Annotated[str, Query()] = "-1"
+    ) -> Response:
+        """The notebook's current version, rendered (``v`` in the query only makes each version's
+        URL its own)."""
+        if (identity := identity_of(dag_id, run_id, task_id, map_index)) is None:
+            return not_found()
+        if (notebook := recorded_notebook(session, identity)) is None:
+            return not_found()
+        return HTMLResponse(notebook.html, headers=HEADERS)
 
     return app

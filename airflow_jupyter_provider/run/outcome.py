@@ -72,7 +72,7 @@ class ExecutedNotebook:
     def render(self, html_path: Path, owner: Mapping[str, Any] | None, log: Logger) -> str | None:
         """Write the HTML (last: it changes how JSON outputs show); a failure is only a warning."""
         try:
-            write_html(self.notebook, self.location, html_path, owner)
+            write_html(self.notebook, self.location, html_path)
         except Exception as err:
             log.warning("Could not render %s as HTML at %s: %s", self.location, html_path, err)
             return None

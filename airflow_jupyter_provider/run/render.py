@@ -1,28 +1,20 @@
-"""The executed notebook as HTML, rendered by nbconvert in the worker's own Python: the
-user's environment needs no nbconvert, and every run renders the same way."""
+"""A notebook as HTML: the one place that turns a notebook into a page, for the API server's
+Notebook tab (on demand) and for the worker's explicit ``output_html`` file. nbconvert runs in
+the provider's own Python: the user's environment needs no nbconvert, and every page renders
+the same way."""
 
 from __future__ import annotations
 
-import html
 import json
 import re
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 _NOTEBOOK_SUFFIX = re.compile(r"\.ipynb$", re.IGNORECASE)
 
-#: A rendered notebook names the task instance it belongs to in this ``<meta>`` tag. The UI's
-#: Notebook tab serves a recorded file only to the task instance it names: an XCom record
-#: pointing at another task's notebook (XComs can be written through the REST API) gets nothing.
-OWNER_META_NAME = "airflow-task-instance"
-_OWNER_META = re.compile(rf'<meta name="{OWNER_META_NAME}" content="([^"]*)">')
-#: The tag goes right after ``<head>``: this many bytes from the start always hold it.
-_OWNER_META_WITHIN = 4096
-
 
 def names_html_file(location: str) -> bool:
-    """Whether ``location`` ends in ``.html``: the UI's Notebook tab serves no other file."""
+    """Whether ``location`` ends in ``.html``: ``output_html`` names no other file."""
     return location.lower().endswith(".html")
 
 
@@ -31,33 +23,37 @@ def html_location_for(output_nb: str) -> str:
     return _NOTEBOOK_SUFFIX.sub("", output_nb) + ".html"
 
 
-def render_html(output_nb: str, output_html: Path, owner: Mapping[str, Any] | None = None) -> None:
-    """Render the notebook at ``output_nb`` (a path or papermill I/O URL) into ``output_html``.
-
-    Outputs, error tracebacks included, are rendered as Jupyter shows them; images are kept
-    inline, so the file stands on its own. ``owner`` (dag_id, run_id, task_id, map_index) is
-    stamped into the page for :func:`owner_of`.
-    """
-    from papermill.iorw import load_notebook_node
-
-    write_html(load_notebook_node(output_nb), output_nb, output_html, owner)
+def notebook_title(location: str) -> str:
+    """The page title of the notebook at ``location``: its file name without ``.ipynb``."""
+    return _NOTEBOOK_SUFFIX.sub("", location.rsplit("/", 1)[-1])
 
 
-def write_html(notebook: Any, output_nb: str, output_html: Path, owner: Mapping[str, Any] | None) -> None:
-    """:func:`render_html` of ``notebook`` (an nbformat notebook, read from ``output_nb``),
-    already loaded. JSON outputs are changed to show as text: call it last."""
+def notebook_html(notebook: Any, title: str) -> str:
+    """``notebook`` (an nbformat notebook) as a page that stands on its own: outputs, error
+    tracebacks included, as Jupyter shows them, images inline. JSON outputs are changed to show
+    as text: call it last on a notebook that is read for anything else."""
     from nbconvert import HTMLExporter
 
     _show_json_outputs(notebook)
-    title = {"metadata": {"name": _NOTEBOOK_SUFFIX.sub("", output_nb.rsplit("/", 1)[-1])}}
-    body, _ = HTMLExporter().from_notebook_node(notebook, resources=title)
-    if owner is not None:
-        content = html.escape(json.dumps(dict(owner), sort_keys=True), quote=True)
-        body = body.replace("<head>", f'<head>\n<meta name="{OWNER_META_NAME}" content="{content}">', 1)
+    body, _ = HTMLExporter().from_notebook_node(notebook, resources={"metadata": {"name": title}})
+    return body
+
+
+def render_html(output_nb: str, output_html: Path) -> None:
+    """Render the notebook at ``output_nb`` (a path or papermill I/O URL) into ``output_html``."""
+    from papermill.iorw import load_notebook_node
+
+    write_html(load_notebook_node(output_nb), output_nb, output_html)
+
+
+def write_html(notebook: Any, output_nb: str, output_html: Path) -> None:
+    """:func:`render_html` of ``notebook`` (an nbformat notebook, read from ``output_nb``),
+    already loaded (see :func:`notebook_html`: call it last)."""
+    body = notebook_html(notebook, notebook_title(output_nb))
     output_html.parent.mkdir(parents=True, exist_ok=True)
     partial = output_html.with_name(f".{output_html.name}.partial")
     partial.write_text(body, encoding="utf-8")
-    partial.replace(output_html)  # whoever serves the file never sees half of it
+    partial.replace(output_html)  # whoever reads the file never sees half of it
 
 
 def _show_json_outputs(notebook: Any) -> None:
@@ -70,16 +66,3 @@ def _show_json_outputs(notebook: Any) -> None:
             data = output.get("data", {})
             if "application/json" in data:
                 data["text/plain"] = json.dumps(data["application/json"], indent=2, ensure_ascii=False)
-
-
-def owner_of(rendered: Path) -> dict[str, Any] | None:
-    """The task instance a rendered notebook was stamped with, or None for any other file."""
-    with rendered.open("rb") as page:
-        start = page.read(_OWNER_META_WITHIN).decode("utf-8", errors="replace")
-    if (found := _OWNER_META.search(start)) is None:
-        return None
-    try:
-        owner = json.loads(html.unescape(found.group(1)))
-    except ValueError:
-        return None
-    return owner if isinstance(owner, dict) else None

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
+
 from devtools.demo import DemoConda
 from devtools.stack import AirflowStack
 from tests.helpers import REPO
@@ -18,6 +20,13 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 #: Seconds a page may take to show what a test waits for.
 UI_TIMEOUT = 30
+#: Tests of the Notebook tab that need the operator to stamp the notebook it runs and record it
+#: (``NOTEBOOK_XCOM_KEY``) before it starts: the worker side of issue 15.
+NEEDS_WORKER_SIDE = pytest.mark.xfail(
+    strict=True,
+    reason="needs the worker side of issue 15 (the operator stamps the notebook it runs and records "
+    "NOTEBOOK_XCOM_KEY before it starts); remove this marker once it is merged",
+)
 
 
 @dataclass(frozen=True)
@@ -59,3 +68,30 @@ def screenshot(browser: WebDriver, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     browser.save_screenshot(str(path))
     return path
+
+
+def notebook_text(browser: WebDriver) -> str:
+    """From within the Notebook tab's page: the text of the notebook it shows now (the tab swaps
+    its frames when a new version has loaded, so the frame is looked up each time)."""
+    from selenium.webdriver.common.by import By
+
+    browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe.front"))
+    try:
+        return browser.find_element(By.TAG_NAME, "body").text
+    finally:
+        browser.switch_to.parent_frame()
+
+
+def wait_for_notebook_text(browser: WebDriver, text: str, timeout: float = UI_TIMEOUT) -> str:
+    """The text of the notebook the tab shows, once it holds ``text``."""
+    from selenium.common.exceptions import NoSuchFrameException, StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(
+        browser, timeout, ignored_exceptions=(NoSuchFrameException, StaleElementReferenceException)
+    )
+
+    def shown(driver: WebDriver) -> str | bool:
+        return text in (found := notebook_text(driver)) and found
+
+    return wait.until(shown)

@@ -1,8 +1,9 @@
 """The executed notebook in the Airflow UI, on a real Airflow: the task instance's "Notebook" tab and
 its "Output notebook" extra link, seen in Chromium by a signed-in user; refused to everyone else.
 
-The example DAG runs to success first; the operator renders its notebook to HTML and records the
-file's path in XCom, and the plugin's route on the API server serves that file.
+The example DAG runs to success first; the operator stamps the notebook it runs and records where
+the output notebook goes in XCom, and the plugin's routes on the API server render that notebook.
+The tab is a page of the plugin's own that frames the rendered notebook (``iframe.front``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ import httpx
 import pytest
 
 from devtools.stack import AirflowStack
-from tests.e2e.helpers import UI_TIMEOUT, DemoFolder, screenshot, ui_login
+from tests.e2e.helpers import (
+    NEEDS_WORKER_SIDE,
+    UI_TIMEOUT,
+    DemoFolder,
+    screenshot,
+    ui_login,
+    wait_for_notebook_text,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -34,10 +42,11 @@ def run_id(airflow_stack: AirflowStack) -> str:
     return run_id
 
 
-def notebook_path(dag_id: str, run_id: str, task_id: str) -> str:
-    """The tab's URL path as the UI fills it in for the page of an unmapped task instance."""
+def notebook_path(dag_id: str, run_id: str, task_id: str, route: str = "") -> str:
+    """The tab's URL path as the UI fills it in for the page of an unmapped task instance (and
+    the tab's own requests: ``/view``, ``/status``)."""
     ids = "/".join(quote(part, safe="") for part in (dag_id, run_id, task_id))
-    return f"/jupyter-conda/notebook/{ids}?map_index={{MAP_INDEX}}"
+    return f"/jupyter-conda/notebook/{ids}{route}?map_index={{MAP_INDEX}}"
 
 
 def task_instance_page(stack: AirflowStack, run_id: str) -> str:
@@ -56,20 +65,37 @@ def raw_get(stack: AirflowStack, path: str, headers: dict[str, str] | None = Non
         connection.close()
 
 
-def test_the_operator_recorded_the_rendered_notebook(
+@NEEDS_WORKER_SIDE
+def test_the_operator_recorded_its_output_notebook(
     airflow_stack: AirflowStack, demo_folder: DemoFolder, run_id: str
 ) -> None:
-    """What the tab serves: the HTML the worker rendered beside the output notebook."""
+    """What the tab renders: the output notebook the record names."""
     xcom = airflow_stack.rest(
         "GET",
-        f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{TASK_ID}/xcomEntries/output_html",
+        f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{TASK_ID}/xcomEntries/notebook",
         params={"deserialize": True},
     )
-    html = demo_folder.output / DAG_ID / run_id / f"{TASK_ID}.html"
-    assert xcom["value"] == str(html)
-    assert LAST_OUTPUT in html.read_text()
+    output_nb = demo_folder.output / DAG_ID / run_id / f"{TASK_ID}.ipynb"
+    assert xcom["value"] == {"output_nb": str(output_nb), "conn_id": None}
+    assert LAST_OUTPUT in output_nb.read_text()
 
 
+def switch_to_notebook(browser, wait) -> None:
+    """Into the rendered notebook, once it shows: the UI's frame of the tab, then the tab's frame
+    of the notebook."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+
+    frame = wait.until(
+        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, 'iframe[title="Notebook"]'))
+    )
+    browser.switch_to.frame(frame)
+    wait.until(expected_conditions.text_to_be_present_in_element((By.ID, "state"), "Finished: success"))
+    wait_for_notebook_text(browser, LAST_OUTPUT)  # the tab has swapped in the notebook's last version
+    browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe.front"))
+
+
+@NEEDS_WORKER_SIDE
 def test_the_notebook_tab_shows_the_cell_outputs(airflow_stack: AirflowStack, browser, run_id: str) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
@@ -84,10 +110,7 @@ def test_the_notebook_tab_shows_the_cell_outputs(airflow_stack: AirflowStack, br
     assert tab.text.strip() == "Notebook"
     tab.click()
 
-    frame = wait.until(
-        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, 'iframe[title="Notebook"]'))
-    )
-    browser.switch_to.frame(frame)
+    switch_to_notebook(browser, wait)
     try:
         wait.until(expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "body"), LAST_OUTPUT))
         body = browser.find_element(By.TAG_NAME, "body").text
@@ -103,6 +126,7 @@ def test_the_notebook_tab_shows_the_cell_outputs(airflow_stack: AirflowStack, br
     screenshot(browser, "notebook-view")
 
 
+@NEEDS_WORKER_SIDE
 def test_the_output_notebook_link_leads_to_the_tab(airflow_stack: AirflowStack, browser, run_id: str) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
@@ -121,21 +145,24 @@ def test_the_output_notebook_link_leads_to_the_tab(airflow_stack: AirflowStack, 
     link.click()
 
     wait.until(lambda driver: driver.current_url.endswith("/plugin/jupyter-notebook"))
-    frame = wait.until(
-        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, 'iframe[title="Notebook"]'))
-    )
-    browser.switch_to.frame(frame)
+    switch_to_notebook(browser, wait)
     try:
         wait.until(expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "body"), LAST_OUTPUT))
     finally:
         browser.switch_to.default_content()
 
 
-def test_only_a_signed_in_user_gets_the_notebook(airflow_stack: AirflowStack, run_id: str) -> None:
-    url = f"{airflow_stack.base_url}{notebook_path(DAG_ID, run_id, TASK_ID)}"
+@pytest.mark.parametrize("route", ["", "/view", "/status"], ids=["tab", "view", "status"])
+def test_only_a_signed_in_user_gets_anything(airflow_stack: AirflowStack, run_id: str, route: str) -> None:
+    url = f"{airflow_stack.base_url}{notebook_path(DAG_ID, run_id, TASK_ID, route)}"
 
     assert httpx.get(url, timeout=30).status_code == 401
     assert httpx.get(url, headers={"Authorization": "Bearer forged"}, timeout=30).status_code == 403
+
+
+@NEEDS_WORKER_SIDE
+def test_a_signed_in_user_gets_the_notebook(airflow_stack: AirflowStack, run_id: str) -> None:
+    url = f"{airflow_stack.base_url}{notebook_path(DAG_ID, run_id, TASK_ID, '/view')}"
     signed_in = httpx.get(url, headers={"Authorization": f"Bearer {airflow_stack.token()}"}, timeout=30)
     assert signed_in.status_code == 200
     assert LAST_OUTPUT in signed_in.text

@@ -3,6 +3,8 @@ instances that recorded rendered notebooks (dags/notebook_records.py, run by ``a
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import subprocess
 import sys
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.plugins.helpers import NotebookRuns
+from tests.plugins.helpers import NotebookRuns, NotebookStore
 
 DAGS = Path(__file__).with_name("dags")
 
@@ -63,3 +65,31 @@ def token(api_client) -> Callable[[str | None], str]:
         return get_auth_manager().generate_jwt(SimpleAuthManagerUser(username=f"user-{role}", role=role))
 
     return issue
+
+
+@pytest.fixture(scope="session")
+def notebook_store(notebook_runs: NotebookRuns) -> Iterator[NotebookStore]:
+    """moto's S3 server on loopback with the bucket ``notebooks``, and the Airflow connection
+    ``notebook_s3`` to it defined as the API server sees connections (an ``AIRFLOW_CONN_``
+    variable)."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
+    client = boto3.client("s3", endpoint_url=endpoint, **keys)
+    client.create_bucket(Bucket="notebooks")
+    connection = {
+        "conn_type": "aws",
+        "login": "testing",
+        "password": "testing",
+        "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"},
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIRFLOW_CONN_NOTEBOOK_S3", json.dumps(connection))
+        yield NotebookStore(client, "notebooks")
+    server.stop()

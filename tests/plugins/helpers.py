@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from airflow_jupyter_provider.plugins import URL_PREFIX
+
+#: The DAG of dags/notebook_records.py whose task instances the tests view.
+RECORDS = "notebook_view_records"
 
 
 @dataclass(frozen=True)
@@ -11,3 +18,20 @@ class NotebookRuns:
     records_run_id: str
     other_run_id: str
     output: Path
+
+
+@dataclass(frozen=True)
+class NotebookStore:
+    """S3 (moto) where a worker on another machine would put its output notebooks."""
+
+    client: Any
+    bucket: str
+
+
+def notebook_url(
+    dag_id: str, run_id: str, task_id: str, map_index: str = "{MAP_INDEX}", route: str = ""
+) -> str:
+    """The URL the UI's iframe asks for (the tab's href with the page's ids filled in as the UI
+    does), and the tab's own requests: the same URL with ``/view`` or ``/status``."""
+    ids = "/".join(quote(part, safe="") for part in (dag_id, run_id, task_id))
+    return f"{URL_PREFIX}/notebook/{ids}{route}?map_index={quote(map_index, safe='{}')}"

@@ -1,25 +1,30 @@
-"""The Notebook tab's route on the real API server app: who may see a rendered notebook, and that
-only the file a task instance of that DAG recorded is ever served."""
+"""The Notebook tab's routes on the real API server app: who may see a task instance's notebook,
+that only the notebook a task instance of that DAG recorded and stamped is ever rendered, and
+that the tab follows a running notebook."""
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from collections.abc import Iterator
 
+import nbformat
 import pytest
 
-from airflow_jupyter_provider.plugins import URL_PREFIX
-from tests.plugins.helpers import NotebookRuns
+from airflow_jupyter_provider.notebook_stamp import stamp, task_instance_identity
+from airflow_jupyter_provider.plugins import rendered
+from airflow_jupyter_provider.plugins.sized_lru import SizedLru
+from tests.plugins.helpers import RECORDS, NotebookRuns, notebook_url
 
 pytestmark = pytest.mark.e2e
 
-RECORDS = "notebook_view_records"
-NO_NOTEBOOK = "No rendered notebook is recorded for this task instance."
+NO_NOTEBOOK = "No notebook is recorded for this task instance."
+ROUTES = {"tab": "", "view": "/view", "status": "/status"}
 
 
-def notebook_url(dag_id: str, run_id: str, task_id: str, map_index: str = "{MAP_INDEX}") -> str:
-    """The URL the UI's iframe asks for: the tab's href with the page's ids filled in as the UI does."""
-    ids = "/".join(quote(part, safe="") for part in (dag_id, run_id, task_id))
-    return f"{URL_PREFIX}/notebook/{ids}?map_index={quote(map_index, safe='{}')}"
+def csp(response) -> dict[str, str]:
+    return dict(
+        directive.strip().split(" ", 1)
+        for directive in response.headers["content-security-policy"].split(";")
+    )
 
 
 @pytest.fixture
@@ -27,45 +32,67 @@ def viewer(api_client, token) -> dict[str, str]:
     return {"Authorization": f"Bearer {token('viewer')}"}
 
 
-def test_a_viewer_sees_the_rendered_notebook(api_client, viewer, notebook_runs: NotebookRuns) -> None:
+def test_the_tab_is_a_page_of_its_own_that_frames_the_notebook(api_client, viewer, notebook_runs) -> None:
+    """It holds no notebook content; only its own script runs, and it talks only to this app."""
     response = api_client.get(notebook_url(RECORDS, notebook_runs.records_run_id, "rendered"), headers=viewer)
 
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/html; charset=utf-8"
-    recorded = notebook_runs.output / RECORDS / notebook_runs.records_run_id / "rendered--1.html"
-    assert response.text == recorded.read_text()
+    assert "forecast" not in response.text
+    assert 'sandbox="allow-scripts allow-popups allow-popups-to-escape-sandbox"' in response.text
+    policy = csp(response)
+    assert policy["default-src"] == "'none'"
+    assert policy["script-src"].startswith("'sha256-") and " " not in policy["script-src"]
+    assert policy["connect-src"] == policy["frame-src"] == policy["frame-ancestors"] == "'self'"
+
+
+def test_a_viewer_sees_the_rendered_notebook(api_client, viewer, notebook_runs: NotebookRuns) -> None:
+    url = notebook_url(RECORDS, notebook_runs.records_run_id, "rendered", route="/view")
+    response = api_client.get(url, headers=viewer)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert "forecast for north: 7 days" in response.text
+    assert "<title>rendered--1</title>" in response.text
 
 
-def test_the_ui_session_cookie_is_enough(api_client, token, notebook_runs: NotebookRuns) -> None:
+def test_the_status_of_a_finished_task_instance(api_client, viewer, notebook_runs: NotebookRuns) -> None:
+    url = notebook_url(RECORDS, notebook_runs.records_run_id, "rendered", route="/status")
+    status = api_client.get(url, headers=viewer).json()
+
+    assert status["state"] == "success"
+    assert status["finished"] is True
+    assert status["line"] == "Finished: success"
+    assert len(status["version"]) == 16
+
+
+@pytest.mark.parametrize("route", ["", "/view"])
+def test_the_ui_session_cookie_is_enough(api_client, token, notebook_runs: NotebookRuns, route) -> None:
     """The UI's iframe sends no Authorization header, only the ``_token`` cookie of the login."""
-    url = notebook_url(RECORDS, notebook_runs.records_run_id, "rendered")
+    url = notebook_url(RECORDS, notebook_runs.records_run_id, "rendered", route=route)
     response = api_client.get(url, cookies={"_token": token("viewer")})
     assert response.status_code == 200
-    assert "forecast for north: 7 days" in response.text
 
 
 def test_the_notebook_runs_sandboxed_apart_from_the_ui(api_client, viewer, notebook_runs) -> None:
     """Its scripts get an origin of their own: no access to the UI's session, no requests out."""
-    response = api_client.get(notebook_url(RECORDS, notebook_runs.records_run_id, "rendered"), headers=viewer)
-    policy = dict(
-        directive.strip().split(" ", 1)
-        for directive in response.headers["content-security-policy"].split(";")
-    )
+    url = notebook_url(RECORDS, notebook_runs.records_run_id, "rendered", route="/view")
+    policy = csp(api_client.get(url, headers=viewer))
     assert policy["sandbox"].split() == ["allow-scripts", "allow-popups", "allow-popups-to-escape-sandbox"]
     assert policy["default-src"] == "'none'"
     assert policy["frame-ancestors"] == "'self'"
-    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "connect-src" not in policy
 
 
 @pytest.mark.parametrize("map_index", ["0", "1"])
 def test_each_mapped_task_instance_has_its_own_notebook(api_client, viewer, notebook_runs, map_index) -> None:
-    url = notebook_url(RECORDS, notebook_runs.records_run_id, "part", map_index)
+    url = notebook_url(RECORDS, notebook_runs.records_run_id, "part", map_index, route="/view")
     response = api_client.get(url, headers=viewer)
     assert response.status_code == 200
     assert f"output of part {map_index}" in response.text
 
 
+@pytest.mark.parametrize("route", ROUTES.values(), ids=ROUTES.keys())
 @pytest.mark.parametrize(
     "headers, status",
     [
@@ -75,14 +102,14 @@ def test_each_mapped_task_instance_has_its_own_notebook(api_client, viewer, note
     ],
     ids=["no credentials", "forged token", "user without access to the DAG"],
 )
-def test_who_may_not_see_it(api_client, token, notebook_runs, headers, status) -> None:
+def test_who_may_not_see_it(api_client, token, notebook_runs, headers, status, route) -> None:
     if headers == "no role":
         headers = {"Authorization": f"Bearer {token(None)}"}
-    response = api_client.get(
-        notebook_url(RECORDS, notebook_runs.records_run_id, "rendered"), headers=headers
-    )
+    url = notebook_url(RECORDS, notebook_runs.records_run_id, "rendered", route=route)
+    response = api_client.get(url, headers=headers)
     assert response.status_code == status
     assert "forecast" not in response.text
+    assert "version" not in response.text
 
 
 def test_without_access_a_missing_notebook_is_no_different(api_client, notebook_runs) -> None:
@@ -105,25 +132,28 @@ NOT_SERVED = {
     "unmapped index of a mapped task": (RECORDS, "{run}", "part", "{MAP_INDEX}"),
     "map index out of range": (RECORDS, "{run}", "part", "2"),
     "map index not a number": (RECORDS, "{run}", "part", "1.0"),
-    # Records that are no rendered notebook (forged through the XCom API, or stale).
-    "recorded file is gone": (RECORDS, "{run}", "vanished", "{MAP_INDEX}"),
-    "recorded file is no HTML": (RECORDS, "{run}", "elsewhere", "{MAP_INDEX}"),
-    "recorded .html symlink to a file that is no HTML": (RECORDS, "{run}", "linked", "{MAP_INDEX}"),
+    # Records that name no notebook of this task instance (forged through the XCom API, or stale).
+    "recorded notebook is gone": (RECORDS, "{run}", "vanished", "{MAP_INDEX}"),
+    "recorded file is no .ipynb": (RECORDS, "{run}", "elsewhere", "{MAP_INDEX}"),
+    "recorded .ipynb symlink to a file that is no notebook": (RECORDS, "{run}", "linked", "{MAP_INDEX}"),
     "recorded relative path": (RECORDS, "{run}", "relative", "{MAP_INDEX}"),
     "recorded notebook of another task instance": (RECORDS, "{run}", "borrowed", "{MAP_INDEX}"),
-    "recorded HTML that no run rendered": (RECORDS, "{run}", "unstamped", "{MAP_INDEX}"),
+    "recorded notebook that no task instance stamped": (RECORDS, "{run}", "unstamped", "{MAP_INDEX}"),
+    "record that is no record": (RECORDS, "{run}", "malformed", "{MAP_INDEX}"),
+    "recorded web URL": (RECORDS, "{run}", "web", "{MAP_INDEX}"),
     "nothing recorded": (RECORDS, "{run}", "no_record", "{MAP_INDEX}"),
 }
 
 
+@pytest.mark.parametrize("route", ["", "/view"], ids=["tab", "view"])
 @pytest.mark.parametrize("request_ids", NOT_SERVED.values(), ids=NOT_SERVED.keys())
 def test_anything_but_a_recorded_notebook_is_the_same_404(
-    api_client, viewer, notebook_runs, request_ids
+    api_client, viewer, notebook_runs, request_ids, route
 ) -> None:
     runs = {"{run}": notebook_runs.records_run_id, "{other_run}": notebook_runs.other_run_id}
     dag_id, run_id, task_id, map_index = (runs.get(part, part) for part in request_ids)
 
-    response = api_client.get(notebook_url(dag_id, run_id, task_id, map_index), headers=viewer)
+    response = api_client.get(notebook_url(dag_id, run_id, task_id, map_index, route), headers=viewer)
 
     assert response.status_code == 404
     assert "root:" not in response.text
@@ -131,11 +161,116 @@ def test_anything_but_a_recorded_notebook_is_the_same_404(
     assert "forecast for north" not in response.text
 
 
-@pytest.mark.parametrize("task_id", ["vanished", "elsewhere", "no_record"])
-def test_the_404_page_says_what_is_missing(api_client, viewer, notebook_runs, task_id) -> None:
+@pytest.mark.parametrize("route", ["", "/view"], ids=["tab", "view"])
+@pytest.mark.parametrize("task_id", ["vanished", "elsewhere", "borrowed", "malformed", "no_record"])
+def test_the_404_page_says_what_is_missing(api_client, viewer, notebook_runs, task_id, route) -> None:
     """The tab shows on every task instance page: one without a notebook gets a short page, no hints."""
-    response = api_client.get(notebook_url(RECORDS, notebook_runs.records_run_id, task_id), headers=viewer)
+    url = notebook_url(RECORDS, notebook_runs.records_run_id, task_id, route=route)
+    response = api_client.get(url, headers=viewer)
     assert response.status_code == 404
     assert NO_NOTEBOOK in response.text
-    assert "/etc/passwd" not in response.text
+    assert "/etc/passwd" not in response.text and "forecast" not in response.text
     assert "sandbox allow-scripts" in response.headers["content-security-policy"]
+
+
+@pytest.mark.parametrize("request_ids", NOT_SERVED.values(), ids=NOT_SERVED.keys())
+def test_the_status_of_anything_but_a_recorded_notebook_names_no_version(
+    api_client, viewer, notebook_runs, request_ids
+) -> None:
+    runs = {"{run}": notebook_runs.records_run_id, "{other_run}": notebook_runs.other_run_id}
+    dag_id, run_id, task_id, map_index = (runs.get(part, part) for part in request_ids)
+
+    response = api_client.get(notebook_url(dag_id, run_id, task_id, map_index, "/status"), headers=viewer)
+
+    assert response.status_code in (200, 404)
+    assert response.status_code == 404 or response.json()["version"] is None
+    assert "root:" not in response.text and "output of" not in response.text
+
+
+def papermill_save(notebook_runs: NotebookRuns, *cells: tuple[str, str, str]) -> None:
+    """Write the ``live`` task instance's notebook as papermill saves it: ``(source, status,
+    stdout)`` per cell, the stamp kept."""
+    path = notebook_runs.output / RECORDS / notebook_runs.records_run_id / "live--1.ipynb"
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Live")])
+    for number, (source, status, stdout) in enumerate(cells, start=1):
+        cell = nbformat.v4.new_code_cell(source, execution_count=number if stdout else None)
+        cell.metadata["papermill"] = {"status": status}
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=stdout)] if stdout else []
+        notebook.cells.append(cell)
+    stamp(notebook, task_instance_identity(RECORDS, notebook_runs.records_run_id, "live", -1))
+    nbformat.write(notebook, path)
+
+
+@pytest.fixture
+def live_task(notebook_runs: NotebookRuns) -> Iterator[None]:
+    """The ``live`` task instance made running again (its state in the database), as if its
+    notebook were still going; success again afterwards."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import update
+
+    def set_state(state: str) -> None:
+        with create_session() as session:
+            session.execute(
+                update(TaskInstance)
+                .where(TaskInstance.dag_id == RECORDS, TaskInstance.run_id == notebook_runs.records_run_id)
+                .where(TaskInstance.task_id == "live")
+                .values(state=state)
+            )
+
+    set_state("running")
+    yield
+    set_state("success")
+
+
+def test_the_tab_follows_a_running_notebook_cell_by_cell(
+    api_client, viewer, notebook_runs, live_task
+) -> None:
+    status_url = notebook_url(RECORDS, notebook_runs.records_run_id, "live", route="/status")
+    view_url = notebook_url(RECORDS, notebook_runs.records_run_id, "live", route="/view")
+    papermill_save(
+        notebook_runs,
+        ("print('loading')", "completed", "loading 5 rows\n"),
+        ("\nwait_for_data()\nmore()", "running", ""),
+        ("print('done')", "pending", ""),
+    )
+
+    running = api_client.get(status_url, headers=viewer).json()
+
+    assert running["finished"] is False and running["state"] == "running"
+    assert running["line"] == "Running cell 2/3: wait_for_data()"
+    assert "loading 5 rows" in api_client.get(view_url, headers=viewer).text
+
+    papermill_save(
+        notebook_runs,
+        ("print('loading')", "completed", "loading 5 rows\n"),
+        ("\nwait_for_data()\nmore()", "completed", "data is there\n"),
+        ("print('done')", "running", ""),
+    )
+    later = api_client.get(status_url, headers=viewer).json()
+
+    assert later["line"] == "Running cell 3/3: print('done')"
+    assert later["version"] != running["version"]
+    assert "data is there" in api_client.get(view_url, headers=viewer).text
+
+
+def test_an_unchanged_notebook_is_rendered_once(api_client, viewer, notebook_runs, monkeypatch) -> None:
+    """Views and status polls of a notebook nobody rewrote come from the API server's cache."""
+    renders: list[str] = []
+    real_render = rendered.notebook_html
+
+    def counted(notebook, title):
+        renders.append(title)
+        return real_render(notebook, title)
+
+    monkeypatch.setattr(rendered, "notebook_html", counted)
+    monkeypatch.setattr(rendered, "PAGES", SizedLru(rendered.MAX_CACHED_HTML))  # as after a restart
+    url = notebook_url(RECORDS, notebook_runs.records_run_id, "part", "0", route="/view")
+    status_url = notebook_url(RECORDS, notebook_runs.records_run_id, "part", "0", route="/status")
+
+    pages = [api_client.get(url, headers=viewer).text for _ in range(3)]
+    api_client.get(status_url, headers=viewer)
+
+    assert pages[0] == pages[1] == pages[2]
+    assert "output of part 0" in pages[0]
+    assert renders == ["part-0"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from airflow_jupyter_provider.run.render import html_location_for, owner_of, render_html
+from airflow_jupyter_provider.run.render import html_location_for, notebook_html, render_html
 
 FAILED_NOTEBOOK = Path(__file__).parent / "papermill_output" / "failed_cell.ipynb"
 
@@ -65,29 +65,14 @@ def test_html_location_beside_the_output_notebook(output_nb: str, expected: str)
     assert html_location_for(output_nb) == expected
 
 
-def test_the_page_names_the_task_instance_it_belongs_to(tmp_path: Path) -> None:
-    """The UI's Notebook tab serves a recorded page only to the task instance stamped in it."""
-    owner = {
-        "dag_id": "forecast",
-        "run_id": 'manual__2026-11-29 "quoted" <b>&</b>',
-        "task_id": "demand_forecast",
-        "map_index": -1,
-    }
-    output_html = tmp_path / "failed.html"
-    render_html(str(FAILED_NOTEBOOK), output_html, owner)
+def test_a_notebook_renders_to_a_page_titled_as_asked() -> None:
+    """What the API server's Notebook tab serves: the page as text."""
+    notebook = nbformat.read(FAILED_NOTEBOOK, as_version=4)
 
-    assert owner_of(output_html) == owner
-    assert "<b>&</b>" not in output_html.read_text()
+    html = notebook_html(notebook, "failed <run>")
 
-
-def test_a_page_without_a_stamp_belongs_to_no_task_instance(tmp_path: Path) -> None:
-    unstamped = tmp_path / "unstamped.html"
-    render_html(str(FAILED_NOTEBOOK), unstamped)
-    forged = tmp_path / "forged.html"
-    forged.write_text('<html><head><meta name="airflow-task-instance" content="not json"></head></html>')
-
-    assert owner_of(unstamped) is None
-    assert owner_of(forged) is None
+    assert "<title>failed &lt;run&gt;</title>" in html
+    assert "ValueError: no data for 5" in visible_text(html)
 
 
 def test_json_outputs_show_as_json_and_the_page_is_titled_after_the_notebook(tmp_path: Path) -> None:

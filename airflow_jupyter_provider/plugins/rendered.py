@@ -1,0 +1,78 @@
+"""A task instance's output notebook as the Notebook tab shows it: read, checked against the task
+instance's stamp, rendered once per version and kept in the API server's memory.
+
+The key of a rendered page is the notebook's identity and modification (``notebook_source.py``),
+so a view of an unchanged notebook costs a ``stat`` and no reading or rendering; papermill saving
+the notebook after a cell makes a new version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_jupyter_provider.notebook_stamp import stamped_identity
+from airflow_jupyter_provider.plugins.notebook_source import NotebookSource, NotebookUnreadable
+from airflow_jupyter_provider.plugins.progress_line import NotebookProgress
+from airflow_jupyter_provider.plugins.sized_lru import SizedLru
+from airflow_jupyter_provider.run.render import notebook_html, notebook_title
+
+log = logging.getLogger(__name__)
+
+#: Rendered pages the API server keeps (characters of HTML, all pages together).
+MAX_CACHED_HTML = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RenderedNotebook:
+    """One version of an output notebook, rendered."""
+
+    #: the task instance the notebook is stamped with
+    identity: Mapping[str, Any]
+    #: names this version in the tab's URLs and status, without saying anything of the file
+    version: str
+    html: str
+    progress: NotebookProgress
+
+
+PAGES: SizedLru[RenderedNotebook] = SizedLru(MAX_CACHED_HTML)
+
+
+def rendered_notebook(source: NotebookSource, identity: Mapping[str, Any]) -> RenderedNotebook | None:
+    """The current version of the notebook at ``source``, if it is stamped with ``identity``;
+    None (and a line in the API server's log) for anything else."""
+    try:
+        key = source.version()
+        if (cached := PAGES.get(key)) is not None:
+            return cached if cached.identity == identity else _refused(source, "its stamp is another's")
+        notebook = _parse(source.read())
+    except NotebookUnreadable as err:
+        return _refused(source, str(err))
+    if (stamped := stamped_identity(notebook)) != identity:
+        return _refused(source, "no stamp" if stamped is None else "its stamp is another's")
+    progress = NotebookProgress.of(notebook)
+    html = notebook_html(notebook, notebook_title(source.location))
+    page = RenderedNotebook(stamped, _version_tag(key), html, progress)
+    PAGES.put(key, page, len(page.html))
+    return page
+
+
+def _parse(content: bytes) -> Any:
+    import nbformat
+
+    try:
+        return nbformat.reads(content.decode("utf-8"), as_version=4)
+    except Exception as err:  # half written by papermill, or no notebook at all
+        raise NotebookUnreadable(f"it is no notebook: {err}") from err
+
+
+def _version_tag(key: Hashable) -> str:
+    return hashlib.sha256(repr(key).encode()).hexdigest()[:16]
+
+
+def _refused(source: NotebookSource, reason: str) -> None:
+    log.info("Notebook tab: not showing %s: %s", source.location, reason)
+    return None

@@ -1,0 +1,107 @@
+"""The page the Notebook tab opens: a small trusted page of this provider's own that says how the
+run goes and shows the rendered notebook in an inner sandboxed frame.
+
+The notebook's own scripts never run in this page: it holds no notebook content, only the state
+line, which it sets as text. Its script asks the status route (``.../status``, same query) every
+``POLL_MS`` while the task instance has not finished, and when the notebook's version changes
+loads ``.../view?...&v=<version>`` into a hidden second frame and swaps the two once it has
+loaded, so the page does not flash. Both URLs are this page's own URL with a suffix: the page
+names no task instance and no file.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+POLL_MS = 2000
+
+_SCRIPT = """
+(function () {
+  "use strict";
+  var here = window.location.pathname.replace(/\\/+$/, "");
+  var query = window.location.search;
+  var line = document.getElementById("state");
+  var frames = [document.getElementById("front"), document.getElementById("back")];
+  var version = null;
+  function show(next) {
+    var back = frames[1];
+    back.onload = function () {
+      back.onload = null;
+      back.className = "front";
+      frames[0].className = "back";
+      frames.reverse();
+    };
+    back.src = here + "/view" + query + (query ? "&" : "?") + "v=" + encodeURIComponent(next);
+  }
+  function poll() {
+    fetch(here + "/status" + query, {credentials: "same-origin", cache: "no-store"})
+      .then(function (response) {
+        if (!response.ok) { throw new Error("status " + response.status); }
+        return response.json();
+      })
+      .then(function (status) {
+        line.textContent = status.line;
+        line.dataset.finished = status.finished;
+        if (status.version && status.version !== version) {
+          version = status.version;
+          show(version);
+        }
+        if (!status.finished) { window.setTimeout(poll, POLL_MS); }
+      })
+      .catch(function (error) {
+        line.textContent = "Cannot reach the API server (" + error.message + "), trying again";
+        window.setTimeout(poll, POLL_MS);
+      });
+  }
+  poll();
+})();
+""".replace("POLL_MS", str(POLL_MS))
+
+_STYLE = """
+html, body { height: 100%; margin: 0; }
+body { display: flex; flex-direction: column; font-family: system-ui, sans-serif; }
+#state { margin: 0; padding: 0.4rem 0.8rem; color: #444; border-bottom: 1px solid #ddd; }
+#frames { position: relative; flex: 1; }
+iframe { position: absolute; inset: 0; width: 100%; height: 100%; border: 0; }
+iframe.back { visibility: hidden; }
+"""
+
+#: The frames' own sandbox, as the view's Content-Security-Policy sets it too.
+_SANDBOX = "allow-scripts allow-popups allow-popups-to-escape-sandbox"
+
+PAGE = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Notebook</title>
+<style>{_STYLE}</style></head>
+<body><p id="state" role="status">Loading the notebook</p>
+<div id="frames">
+<iframe id="front" class="front" title="Executed notebook" sandbox="{_SANDBOX}"></iframe>
+<iframe id="back" class="back" title="Executed notebook" sandbox="{_SANDBOX}"></iframe>
+</div>
+<script>{_SCRIPT}</script></body></html>
+"""
+
+
+def _hash(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+#: Only this page's own script and style run; it may call this app (status) and frame it (view).
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'none'",
+        f"script-src {_hash(_SCRIPT)}",
+        f"style-src {_hash(_STYLE)}",
+        "connect-src 'self'",
+        "frame-src 'self'",
+        "frame-ancestors 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
+    ]
+)
+HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "private, no-cache",
+}
