@@ -115,7 +115,8 @@ def test_cache_rewrites_the_prefix_as_the_archives_own_conda_unpack_script_does(
     shutil.rmtree(prefix)
     prefix.mkdir()
     unpack(archive, prefix)
-    subprocess.run([sys.executable, str(prefix / "bin" / "conda-unpack")], check=True)
+    # -B: the script's import of conda_unpack_progress would leave a bin/__pycache__ of its own.
+    subprocess.run([sys.executable, "-B", str(prefix / "bin" / "conda-unpack")], check=True)
     assert ours == _snapshot(prefix)
     if packed == "binary_env":
         padding = b"\x00" * (len(BINARY_PLACEHOLDER) - len(str(prefix)))
