@@ -48,12 +48,13 @@ class JupyterCondaOperator(BaseOperator):
         papermill I/O URL. Templated.
     :param output_nb: where the executed notebook goes; local parent folders are created.
         Templated. Returned by ``execute``, so it lands in XCom.
-    :param output_html: where the executed notebook also goes as HTML (rendered by nbconvert in
-        the worker's Python after every run, failed ones included, so the error shows):
-        ``True`` (the default) beside ``output_nb`` with ``.html`` for ``.ipynb``, a local
-        path (relative: from the DAG file's folder), or ``False`` for none. Templated. Its
-        absolute path is pushed to XCom as ``output_html``; a rendering that fails is a
-        warning.
+    :param output_html: where the executed notebook also goes as HTML, for those who want a
+        file (the UI's Notebook tab needs none: it renders the output notebook itself).
+        ``False`` (the default) for none, so a task does not pay nbconvert's import and
+        rendering; ``True`` beside ``output_nb`` with ``.html`` for ``.ipynb``; or a local path
+        (relative: from the DAG file's folder). Rendered by nbconvert in the worker's Python
+        after the run, failed ones included, so the error shows. Templated. Its absolute path
+        is pushed to XCom as ``output_html``; a rendering that fails is a warning.
     :param conda_env: a conda environment name, an environment folder (one with
         ``conda-meta/``), or a conda-pack archive (``.tar.gz``, ``.tgz``, ``.tar.bz2``,
         ``.tbz2``, ``.tar.xz``, ``.tar``, ``.zip``; a path or ``file://`` URL). Templated.
@@ -110,7 +111,7 @@ class JupyterCondaOperator(BaseOperator):
         *,
         input_nb: str,
         output_nb: str,
-        output_html: str | bool = True,
+        output_html: str | bool = False,
         conda_env: str,
         parameters: dict[str, Any] | str | None = None,
         kernel: str | None = None,

@@ -248,8 +248,8 @@ def test_templated_fields_render_typed_params_and_paths_resolve_from_the_dag_fol
     report = kernel_report(output)
     assert report["conda_prefix"] == str(dag_folder / "envs" / "jt")
     assert report["cwd"] == str(dag_folder / "notebooks")
-    # output_html's default: the executed notebook as HTML, beside it.
-    assert "from the trigger form" in output.with_suffix(".html").read_text(encoding="utf-8")
+    # output_html's default: no HTML.
+    assert sorted(p.name for p in output.parent.iterdir()) == ["report.ipynb"]
 
 
 def test_template_that_renders_invalid_json_fails_naming_parameters(
@@ -402,7 +402,7 @@ def test_airflow_dags_test_renders_html_of_a_failed_run_and_hands_results_to_a_l
             with DAG("jupyter_conda_watch", schedule=None):
                 failing = JupyterCondaOperator(
                     task_id="failing", input_nb={str(failing)!r}, output_nb="out/failing.ipynb",
-                    conda_env={conda_connection.env_name!r}, parameters={{"threshold": 42}},
+                    output_html=True, conda_env={conda_connection.env_name!r}, parameters={{"threshold": 42}},
                 )
                 recording = JupyterCondaOperator(
                     task_id="recording", input_nb={str(recording)!r}, output_nb="out/recording.ipynb",
