@@ -129,6 +129,8 @@ class CellProgress:
 
     def __init__(self, plan: CellPlan | None) -> None:
         self._plan = plan
+        #: how many cells papermill has started: it saved the output notebook before each
+        self.cells_started = 0
         self._in_cell = False
         # Outside cells, a traceback is papermill ending in error or the kernel's shutdown
         # noise: DEBUG until the next cell starts. The exception lines that end papermill's
@@ -164,6 +166,7 @@ class CellProgress:
         after_noise_header, self._after_noise_header = self._after_noise_header, False
         if match := _CELL_START.match(line):
             self._in_cell, self._in_traceback = True, False
+            self.cells_started += 1
             if self._plan is None:
                 return logging.INFO, line
             described = self._plan.describe(int(match[1]))
