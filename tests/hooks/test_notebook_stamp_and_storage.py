@@ -20,6 +20,7 @@ from airflow_jupyter_provider.notebook_stamp import stamped_identity, task_insta
 from airflow_jupyter_provider.run.outcome import RunResult
 from tests.environments.helpers import S3Server
 from tests.helpers import (
+    WAIT_FOR_GO,
     CondaInstall,
     HookRun,
     injected_parameters,
@@ -30,10 +31,6 @@ from tests.helpers import (
 )
 
 IDENTITY = task_instance_identity("stamped_dag", "manual__2026-01-02", "report", -1)
-
-#: A cell that waits (at most two minutes) for the file ``go`` names, so a test sees the run
-#: while it is in this cell.
-WAIT_FOR_GO = "import os, time\nfor _ in range(1200):\n    if os.path.exists(go): break\n    time.sleep(0.1)"
 
 
 def outputs(notebook: Any) -> str:
