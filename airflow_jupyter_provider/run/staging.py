@@ -99,7 +99,7 @@ class Staged:
             raise RunFailed(f"{self.writes} is being written: {err}", retryable=True) from err
         try:
             self.upload_to.write_text(text, encoding="utf-8")
-        except OSError as err:
+        except Exception as err:  # storage clients raise their own kinds (botocore's, ...), not only OSError
             raise RunFailed(
                 f"output_nb: cannot upload the output notebook to '{self.where.output}' through connection "
                 f"'{self.upload_to.conn_id}' (notebook_conn_id): {err}",
