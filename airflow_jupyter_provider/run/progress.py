@@ -109,14 +109,20 @@ def _first_tagged(tags: list[list[str]], tag: str) -> int | None:
 
 def load_input_notebook(input_nb: str) -> Any | None:
     """The notebook at ``input_nb`` (a path or papermill I/O URL), read once before the run for
-    its :class:`CellPlan` and its kernel (``kernel_check.py``); None, with a warning, if the
-    worker cannot read it (papermill in the environment may still can)."""
+    its :class:`CellPlan`, its kernel (``kernel_check.py``) and the stamped copy papermill runs
+    (``staging.py``); None, with a warning, if the worker cannot read it (papermill in the
+    environment may still can, unstamped: the Notebook tab will not show it)."""
     from papermill.iorw import load_notebook_node
 
     try:
         return load_notebook_node(input_nb)
     except Exception as err:
-        log.warning("Could not read %s to show which cell runs and check its kernel: %s", input_nb, err)
+        log.warning(
+            "Could not read %s to show which cell runs and check its kernel: %s (papermill runs it "
+            "without the stamp the Notebook tab checks)",
+            input_nb,
+            err,
+        )
         return None
 
 
