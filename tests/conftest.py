@@ -26,6 +26,7 @@ os.environ["AIRFLOW__JUPYTER_CONDA__ENV_CACHE_DIR"] = tempfile.mkdtemp(
 import pytest
 
 from devtools.conda_layout import build_env, conda_root, pack
+from tests.environments.helpers import S3_BUCKET, S3_CONN_ID, S3Server
 from tests.helpers import CondaInstall, ProcessMarker
 
 ENV_NAME = "jupyter-test"
@@ -66,6 +67,44 @@ def process_marker(monkeypatch: pytest.MonkeyPatch) -> ProcessMarker:
     variable, value = "JUPYTER_CONDA_TEST_RUN", uuid.uuid4().hex
     monkeypatch.setenv(variable, value)
     return ProcessMarker(variable, value)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """moto's S3-compatible server on loopback, with a bucket."""
+    import logging
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
+    client.create_bucket(Bucket=S3_BUCKET)
+    yield S3Server(endpoint, client)
+    server.stop()
+
+
+@pytest.fixture
+def s3_connection(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An Airflow ``aws`` connection to the moto server, as a user would define it."""
+    conn = {
+        "conn_type": "aws",
+        "login": "testing",
+        "password": "testing",
+        "extra": {"endpoint_url": s3_server.endpoint, "region_name": "us-east-1"},
+    }
+    monkeypatch.setenv(f"AIRFLOW_CONN_{S3_CONN_ID.upper()}", json.dumps(conn))
+    return S3_CONN_ID
 
 
 def pytest_configure(config: pytest.Config) -> None:

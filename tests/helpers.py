@@ -144,6 +144,11 @@ def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
     return condition()
 
 
+#: A cell that waits (at most two minutes) for the file ``go`` names, so a test sees the run
+#: while it is in this cell.
+WAIT_FOR_GO = "import os, time\nfor _ in range(1200):\n    if os.path.exists(go): break\n    time.sleep(0.1)"
+
+
 #: The run id of the context :func:`run_task` makes.
 RUN_ID = "manual__2026-01-02T03:04:05+00:00"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import cached_property
@@ -26,8 +26,9 @@ from airflow_jupyter_provider.run.outcome import ExecutedNotebook, RunResult
 from airflow_jupyter_provider.run.papermill_args import Locations, injects_parameters, papermill_command
 from airflow_jupyter_provider.run.parameters import write_parameters_file
 from airflow_jupyter_provider.run.process import StreamedProcess
-from airflow_jupyter_provider.run.progress import CellPlan, CellProgress, LogLine, load_input_notebook
+from airflow_jupyter_provider.run.progress import CellPlan, CellProgress, LogLine
 from airflow_jupyter_provider.run.request import NotebookRun
+from airflow_jupyter_provider.run.staging import Staged, stage, upload_quietly
 
 
 @dataclass
@@ -88,10 +89,13 @@ class JupyterCondaHook(BaseHook):
 
         Every line the notebook's cells print goes to this hook's log as it comes, each cell
         announced as ``cell N/M: <its first line>`` (see ``run/progress.py``); a failed cell's
-        source and traceback follow. The executed notebook is read once after the run: for the
-        failed cell, the results and, with ``run.output_html``, the HTML (stamped with
-        ``run.html_owner`` for the UI's Notebook tab), rendered whether the notebook failed or
-        not. ``run.limits`` apply to every process of the run through a cgroup of its own.
+        source and traceback follow. With ``run.task_instance``, papermill runs a copy of the
+        input stamped with it, so the output notebook carries the stamp the UI's Notebook tab
+        checks; with ``run.notebook_conn_id``, notebooks in object storage go through that
+        connection, the output uploaded each time papermill has saved it (``run/staging.py``).
+        The executed notebook is read once after the run: for the failed cell, the results and,
+        with ``run.output_html``, the HTML, rendered whether the notebook failed or not.
+        ``run.limits`` apply to every process of the run through a cgroup of its own.
 
         :return: what the run produced. A run that failed or was interrupted after papermill
             started raises, and its exception carries the result (:meth:`RunResult.attached_to`).
@@ -122,66 +126,105 @@ class JupyterCondaHook(BaseHook):
             ),
         )
         where = Locations.of(run)
-        notebook = load_input_notebook(where.input)
-        injects = injects_parameters(run.parameters, run.others)
-        progress = CellProgress(None if notebook is None else CellPlan.of(notebook.cells, injects))
-        kernel_check = KernelCheck.needed(run.kernel, notebook, run.conda_env)
-        ended = _Ended()
-        try:
-            self._execute(run, environment, where, progress, kernel_check, ended)
-        except BaseException as err:
-            if ended.started_at is not None:  # papermill ran: the HTML shows how far it got
-                executed = ExecutedNotebook.load(where.output, ended.started_at, self.log)
-                executed.result(run.output_html, run.html_owner, succeeded=False, log=self.log).attach_to(err)
-            raise
-        assert ended.started_at is not None
-        executed = ExecutedNotebook.load(where.output, ended.started_at, self.log)
-        error = self._error(run, where, ended, progress, executed)
-        result = executed.result(run.output_html, run.html_owner, succeeded=error is None, log=self.log)
+        with tempfile.TemporaryDirectory(prefix="jupyter-conda-") as workdir:
+            staged = stage(run, where, Path(workdir))
+            progress = _progress(run, staged.notebook)
+            kernel_check = KernelCheck.needed(run.kernel, staged.notebook, run.conda_env)
+            ended = _Ended()
+            try:
+                self._execute(run, environment, staged, Path(workdir), progress, kernel_check, ended)
+            except BaseException as err:
+                if ended.started_at is not None:  # papermill ran: its output shows how far it got
+                    executed = self._executed(staged, ended)
+                    self._last_upload(staged, failed=True)
+                    executed.result(run.output_html, succeeded=False, log=self.log).attach_to(err)
+                raise
+            executed = self._executed(staged, ended)
+            error = self._error(run, where, ended, progress, executed)
+            error = self._last_upload(staged, failed=error is not None) or error
+            result = executed.result(run.output_html, succeeded=error is None, log=self.log)
         if error is not None:
             raise result.attach_to(to_airflow(error)) from None
         self.log.info("Output notebook: %s", where.output)
         return result
 
+    def _executed(self, staged: Staged, ended: _Ended) -> ExecutedNotebook:
+        """The output notebook papermill left, read once, with the user's input location in it."""
+        assert ended.started_at is not None
+        executed = ExecutedNotebook.load(
+            staged.writes, ended.started_at, self.log, shown_as=staged.where.output
+        )
+        if executed.notebook is not None:
+            staged.restore_input_path(executed.notebook)
+        return executed
+
+    def _last_upload(self, staged: Staged, *, failed: bool) -> RunFailed | None:
+        """Upload the output notebook as the run left it. A failed run's partial notebook is
+        uploaded if it can be (a warning if not); a success's must be, or the task fails."""
+        if not staged.uploads:
+            return None
+        if failed:
+            upload_quietly(staged, self.log)
+            return None
+        try:
+            staged.upload()
+        except RunFailed as err:
+            return err
+        return None
+
     def _execute(
         self,
         run: NotebookRun,
         environment: Environment,
-        where: Locations,
+        staged: Staged,
+        workdir: Path,
         progress: CellProgress,
         kernel_check: KernelCheck | None,
         ended: _Ended,
     ) -> None:
         """Prepare the run (limits first, then the environment), run it, and release both."""
         with (
-            tempfile.TemporaryDirectory(prefix="jupyter-conda-") as workdir,
             ExitStack() as environment_in_use,  # released after the groups, whose leftovers use it
             enforced(run.limits, self.settings.cgroups, self.log) as group,
         ):
             activation = environment_in_use.enter_context(environment.activate(self.settings, self.log))
-            parameters_file = write_parameters_file(run.parameters, Path(workdir, "parameters.yaml"))
-            papermill = papermill_command(run, where, parameters_file).argv()
-            check = kernel_check.argv(Path(workdir)) if kernel_check else ()
-            argv = launcher.command(activation, group.procs_files(), papermill, check)
-            self.log.info("Running %s in conda environment %s", where.input, run.conda_env)
+            parameters = {**run.parameters, **staged.path_parameters(run.others)}
+            parameters_file = write_parameters_file(parameters, workdir / "parameters.yaml")
+            papermill = papermill_command(run, staged.where, staged.reads, staged.writes, parameters_file)
+            check = kernel_check.argv(workdir) if kernel_check else ()
+            argv = launcher.command(activation, group.procs_files(), papermill.argv(), check)
+            self.log.info("Running %s in conda environment %s", staged.where.input, run.conda_env)
             if self._stop_requested:  # asked to stop while the environment was being prepared
-                raise AirflowException(f"The run of {where.input} was stopped before it started")
-            self._stream(argv, workdir, group, progress, ended)
-            ended.kernel_problem = kernel_problem(Path(workdir))
+                raise AirflowException(f"The run of {staged.where.input} was stopped before it started")
+            self._stream(argv, workdir, group, self._on_line(progress, staged), ended)
+            ended.kernel_problem = kernel_problem(workdir)
             if limit := group.exceeded_memory_limit():
                 ended.exceeded_memory = limit.value
             if usage := group.usage():
                 self.log.info("The run used %s", usage)
 
+    def _on_line(self, progress: CellProgress, staged: Staged) -> Callable[[str], None]:
+        """What each line of the run's output does: it goes to the log (naming the user's
+        notebooks, not the worker's copies); where the output notebook is uploaded, a cell that
+        starts uploads it as papermill saved it before."""
+
+        def on_line(line: str) -> None:
+            started = progress.cells_started
+            self._log_lines(progress.lines(staged.shown(line)))
+            if staged.uploads and progress.cells_started > started:
+                upload_quietly(staged, self.log)
+
+        return on_line
+
     def _stream(
-        self, argv: list[str], workdir: str, group: RunGroup, progress: CellProgress, ended: _Ended
+        self, argv: list[str], workdir: Path, group: RunGroup, on_line: Callable[[str], None], ended: _Ended
     ) -> None:
-        """Start the run's process and log its output until it ends."""
-        self._process = StreamedProcess(argv, env=launcher.child_env(), cwd=workdir, members=group.pids)
+        """Start the run's process and hand it each line of its output until it ends."""
+        self._process = StreamedProcess(argv, env=launcher.child_env(), cwd=str(workdir), members=group.pids)
         ended.started_at = time.time()
         if self._stop_requested:  # asked between the check before the start and the start
             self._process.stop()
-        ended.status = self._process.stream(lambda line: self._log_lines(progress.lines(line)))
+        ended.status = self._process.stream(on_line)
         ended.stopped = self._process.stopped
 
     def _log_lines(self, lines: Sequence[LogLine]) -> None:
@@ -244,6 +287,13 @@ class JupyterCondaHook(BaseHook):
                 self.log.error(line)
             return f"papermill exited with status {status}: {error[0]}"
         return f"papermill exited with status {status} (see the log above)"
+
+
+def _progress(run: NotebookRun, notebook: Any | None) -> CellProgress:
+    """What follows papermill's output: with the input notebook read, it names each cell."""
+    if notebook is None:
+        return CellProgress(None)
+    return CellProgress(CellPlan.of(notebook.cells, injects_parameters(run.parameters, run.others)))
 
 
 def _signal_name(number: int) -> str:

@@ -14,6 +14,7 @@ from airflow_jupyter_provider.compat import AirflowSkipException, built_from_map
 from airflow_jupyter_provider.exceptions import InvalidRunError, to_airflow
 from airflow_jupyter_provider.limits import Limit, requested_limits
 from airflow_jupyter_provider.locations import is_local
+from airflow_jupyter_provider.notebook_stamp import task_instance_identity
 from airflow_jupyter_provider.operators import kubernetes
 from airflow_jupyter_provider.operators.ds_mapping import (
     RUN_FLAGS,
@@ -22,9 +23,10 @@ from airflow_jupyter_provider.operators.ds_mapping import (
     choice,
 )
 from airflow_jupyter_provider.operators.timeout import AlarmCallback, TimeoutPolicy
-from airflow_jupyter_provider.plugins import OUTPUT_HTML_XCOM_KEY
+from airflow_jupyter_provider.plugins import NOTEBOOK_XCOM_KEY, OUTPUT_HTML_XCOM_KEY
 from airflow_jupyter_provider.plugins.links import OutputNotebookLink
 from airflow_jupyter_provider.run.outcome import RunResult
+from airflow_jupyter_provider.run.papermill_args import Locations
 from airflow_jupyter_provider.run.render import html_location_for
 from airflow_jupyter_provider.run.request import NotebookRun, check_static
 
@@ -46,20 +48,30 @@ class JupyterCondaOperator(BaseOperator):
     Airflow primitive that does the same job (see the README's parameter table). Any other
     BaseOperator argument (``queue``, ``email``, ``on_failure_callback``, ...) works as usual.
 
-    XComs: ``return_value``, the output notebook; ``output_html``, its HTML; ``results``, after
-    a successful run, a dict of what the notebook recorded for later tasks (the JSON object a
-    cell tagged ``results`` shows, scrapbook scraps), values with their JSON types.
+    XComs: ``notebook``, pushed before the notebook starts, where the output notebook goes
+    (``{"output_nb": <absolute local path or URL>, "conn_id": <notebook_conn_id or None>}``)
+    for the UI's Notebook tab, which shows it live; ``return_value``, the output notebook;
+    ``output_html``, its HTML, if asked for; ``results``, after a successful run, a dict of what
+    the notebook recorded for later tasks (the JSON object a cell tagged ``results`` shows,
+    scrapbook scraps), values with their JSON types. The output notebook is stamped with the
+    task instance (its metadata), so the tab shows a notebook only to the task that ran it.
 
     :param input_nb: notebook to run: a local path (relative: from the DAG file's folder) or a
         papermill I/O URL. Templated.
     :param output_nb: where the executed notebook goes; local parent folders are created.
         Templated. Returned by ``execute``, so it lands in XCom.
-    :param output_html: where the executed notebook also goes as HTML (rendered by nbconvert in
-        the worker's Python after every run, failed ones included, so the error shows):
-        ``True`` (the default) beside ``output_nb`` with ``.html`` for ``.ipynb``, a local
-        path (relative: from the DAG file's folder), or ``False`` for none. Templated. Its
-        absolute path is pushed to XCom as ``output_html``; a rendering that fails is a
-        warning.
+    :param notebook_conn_id: Airflow connection for ``input_nb`` and ``output_nb`` in object
+        storage (an ``aws`` connection for ``s3://``, ...), read and written through Airflow's
+        ``ObjectStoragePath``: the worker reads the input once and uploads the output each time
+        papermill has saved it (after each cell, and at the end, failed runs included). Without
+        it, URLs go to papermill as they are.
+    :param output_html: where the executed notebook also goes as HTML, for those who want a
+        file (the UI's Notebook tab needs none: it renders the output notebook itself).
+        ``False`` (the default) for none, so a task does not pay nbconvert's import and
+        rendering; ``True`` beside ``output_nb`` with ``.html`` for ``.ipynb``; or a local path
+        (relative: from the DAG file's folder). Rendered by nbconvert in the worker's Python
+        after the run, failed ones included, so the error shows. Templated. Its absolute path
+        is pushed to XCom as ``output_html``; a rendering that fails is a warning.
     :param conda_env: a conda environment name, an environment folder (one with
         ``conda-meta/``), or a conda-pack archive (``.tar.gz``, ``.tgz``, ``.tar.bz2``,
         ``.tbz2``, ``.tar.xz``, ``.tar``, ``.zip``; a path or ``file://`` URL). Templated.
@@ -134,7 +146,8 @@ class JupyterCondaOperator(BaseOperator):
         *,
         input_nb: str,
         output_nb: str,
-        output_html: str | bool = True,
+        output_html: str | bool = False,
+        notebook_conn_id: str | None = None,
         conda_env: str,
         parameters: dict[str, Any] | str | None = None,
         kernel: str | None = None,
@@ -182,6 +195,7 @@ class JupyterCondaOperator(BaseOperator):
         self.input_nb = input_nb
         self.output_nb = output_nb
         self.output_html = output_html
+        self.notebook_conn_id = notebook_conn_id
         self.conda_env = conda_env
         self.parameters = parameters
         self.kernel = kernel
@@ -202,6 +216,7 @@ class JupyterCondaOperator(BaseOperator):
             "input_nb": self.input_nb,
             "output_nb": self.output_nb,
             "output_html": self.output_html,
+            "notebook_conn_id": self.notebook_conn_id,
             "conda_env": self.conda_env,
             "conda_env_sha256": self.conda_env_sha256,
             "parameters": self.parameters,
@@ -223,6 +238,7 @@ class JupyterCondaOperator(BaseOperator):
             self.log.info("run_flag is FORBIDDEN: %s is not run and the task is skipped", self.input_nb)
             raise AirflowSkipException("run_flag=FORBIDDEN")
         run = self._notebook_run(context)
+        self._push_record(context, run)
         try:
             with self.timeout_policy.alarm(context, self.log, self.email):
                 result = self.hook.run(run)
@@ -243,7 +259,7 @@ class JupyterCondaOperator(BaseOperator):
                 **arguments,
                 base_dir=Path(context["dag"].fileloc).parent,
                 limits=self._limits_for_this_worker(),
-                html_owner=self._task_instance_of(context),
+                task_instance=self._task_instance_of(context),
                 conda_env_conn_id=self.conda_env_conn_id,
             )
         except InvalidRunError as err:
@@ -260,6 +276,12 @@ class JupyterCondaOperator(BaseOperator):
             return None
         return html_location_for(self.output_nb)
 
+    def _push_record(self, context: Context, run: NotebookRun) -> None:
+        """Record where the output notebook goes, before it starts: the Notebook tab follows it."""
+        output_nb = Locations.output_of(run)
+        conn_id = None if is_local(output_nb) else run.notebook_conn_id
+        self._push(context, NOTEBOOK_XCOM_KEY, {"output_nb": output_nb, "conn_id": conn_id})
+
     def _push_html(self, context: Context, result: RunResult) -> None:
         if result.output_html:
             self._push(context, OUTPUT_HTML_XCOM_KEY, result.output_html)
@@ -274,10 +296,11 @@ class JupyterCondaOperator(BaseOperator):
 
     @staticmethod
     def _task_instance_of(context: Context) -> dict[str, Any] | None:
-        """The task instance the HTML belongs to: the UI's Notebook tab shows it for that one only."""
+        """The task instance the output notebook is stamped with: the UI's Notebook tab shows it
+        for that one only."""
         if (ti := context.get("ti")) is None:
             return None
-        return {"dag_id": ti.dag_id, "run_id": ti.run_id, "task_id": ti.task_id, "map_index": ti.map_index}
+        return task_instance_identity(ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
 
     @staticmethod
     def _push(context: Context, key: str, value: Any) -> None:

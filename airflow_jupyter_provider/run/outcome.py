@@ -4,7 +4,6 @@ hook returns, or attaches to the exception of a run that failed or was interrupt
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from logging import Logger
 from pathlib import Path
@@ -48,20 +47,26 @@ class ExecutedNotebook:
     """The output notebook as this run left it, loaded once; ``notebook`` is None when this run
     wrote none (``written`` false) or it cannot be read."""
 
+    #: where the output notebook goes, as the task gives it
     location: str
     notebook: Any
     written: bool = True
 
     @classmethod
-    def load(cls, location: str, started_at: float, log: Logger) -> ExecutedNotebook:
-        """The notebook at ``location``. A local notebook older than the run is an earlier try's:
-        it would show that try's outcome, so it is not read."""
+    def load(
+        cls, written_to: str, started_at: float, log: Logger, *, shown_as: str | None = None
+    ) -> ExecutedNotebook:
+        """The notebook papermill wrote at ``written_to``, the output notebook ``shown_as`` (by
+        default the same location: see ``staging.py`` for when it is not). A local notebook
+        older than the run is an earlier try's: it would show that try's outcome, so it is not
+        read."""
         from papermill.iorw import load_notebook_node
 
-        if is_local(location) and not _written_since(Path(location), started_at):
+        location = shown_as or written_to
+        if is_local(written_to) and not _written_since(Path(written_to), started_at):
             return cls(location, None, written=False)
         try:
-            return cls(location, load_notebook_node(location))
+            return cls(location, load_notebook_node(written_to))
         except Exception as err:  # missing or half written: say so, go on
             log.warning("Could not read the output notebook %s: %s", location, err)
             return cls(location, None)
@@ -69,7 +74,7 @@ class ExecutedNotebook:
     def failed_cell(self) -> FailedCell | None:
         return None if self.notebook is None else FailedCell.find(self.notebook)
 
-    def render(self, html_path: Path, owner: Mapping[str, Any] | None, log: Logger) -> str | None:
+    def render(self, html_path: Path, log: Logger) -> str | None:
         """Write the HTML (last: it changes how JSON outputs show); a failure is only a warning."""
         try:
             write_html(self.notebook, self.location, html_path)
@@ -79,9 +84,7 @@ class ExecutedNotebook:
         log.info("Executed notebook as HTML: %s", html_path)
         return str(html_path)
 
-    def result(
-        self, html_path: Path | None, owner: Mapping[str, Any] | None, *, succeeded: bool, log: Logger
-    ) -> RunResult:
+    def result(self, html_path: Path | None, *, succeeded: bool, log: Logger) -> RunResult:
         """The run's result: results after a success, then the HTML (whether the notebook failed
         or not)."""
         results: dict[str, Any] = {}
@@ -90,7 +93,7 @@ class ExecutedNotebook:
             results, problems = collect_results(self.notebook)
         html = None
         if html_path is not None and self.notebook is not None:
-            html = self.render(html_path, owner, log)
+            html = self.render(html_path, log)
         elif html_path is not None and not self.written:
             log.info("No HTML at %s: papermill wrote no output notebook in this run", html_path)
         return RunResult(self.location, html, results, tuple(problems))

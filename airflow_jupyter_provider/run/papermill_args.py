@@ -132,22 +132,29 @@ class Locations:
             if not path.is_file():
                 raise RunFailed(f"input_nb: no notebook at '{path}'", retryable=True)
             input_nb = str(path)
+        output_nb = cls.output_of(run)
         if is_local(output_nb):
-            path = local_path(output_nb, run.base_dir)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            output_nb = str(path)
+            Path(output_nb).parent.mkdir(parents=True, exist_ok=True)
         return cls(input_nb, output_nb)
 
+    @staticmethod
+    def output_of(run: NotebookRun) -> str:
+        """Where the output notebook goes: an absolute local path, or the URL as given."""
+        return str(local_path(run.output_nb, run.base_dir)) if is_local(run.output_nb) else run.output_nb
 
-def papermill_command(run: NotebookRun, where: Locations, parameters_file: Path | None) -> PapermillCommand:
-    """Everything papermill is told for ``run``; the kernel starts in the notebook's own folder,
-    as Jupyter starts it, unless ``others`` says ``--cwd``."""
+
+def papermill_command(
+    run: NotebookRun, where: Locations, reads: str, writes: str, parameters_file: Path | None
+) -> PapermillCommand:
+    """Everything papermill is told for ``run``: it ``reads`` and ``writes`` these notebooks
+    (``where``'s, or the worker's copies of them); the kernel starts in the input notebook's
+    own folder, as Jupyter starts it, unless ``others`` says ``--cwd``."""
     others = list(run.others)
     if is_local(where.input) and not any(word.split("=", 1)[0] == "--cwd" for word in others):
         others = ["--cwd", str(Path(where.input).parent), *others]
     return PapermillCommand(
-        input_nb=where.input,
-        output_nb=where.output,
+        input_nb=reads,
+        output_nb=writes,
         parameters_file=parameters_file,
         kernel=run.kernel,
         engine=run.engine,

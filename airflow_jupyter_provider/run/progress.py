@@ -109,14 +109,20 @@ def _first_tagged(tags: list[list[str]], tag: str) -> int | None:
 
 def load_input_notebook(input_nb: str) -> Any | None:
     """The notebook at ``input_nb`` (a path or papermill I/O URL), read once before the run for
-    its :class:`CellPlan` and its kernel (``kernel_check.py``); None, with a warning, if the
-    worker cannot read it (papermill in the environment may still can)."""
+    its :class:`CellPlan`, its kernel (``kernel_check.py``) and the stamped copy papermill runs
+    (``staging.py``); None, with a warning, if the worker cannot read it (papermill in the
+    environment may still can, unstamped: the Notebook tab will not show it)."""
     from papermill.iorw import load_notebook_node
 
     try:
         return load_notebook_node(input_nb)
     except Exception as err:
-        log.warning("Could not read %s to show which cell runs and check its kernel: %s", input_nb, err)
+        log.warning(
+            "Could not read %s to show which cell runs and check its kernel: %s (papermill runs it "
+            "without the stamp the Notebook tab checks)",
+            input_nb,
+            err,
+        )
         return None
 
 
@@ -129,6 +135,8 @@ class CellProgress:
 
     def __init__(self, plan: CellPlan | None) -> None:
         self._plan = plan
+        #: how many cells papermill has started: it saved the output notebook before each
+        self.cells_started = 0
         self._in_cell = False
         # Outside cells, a traceback is papermill ending in error or the kernel's shutdown
         # noise: DEBUG until the next cell starts. The exception lines that end papermill's
@@ -164,6 +172,7 @@ class CellProgress:
         after_noise_header, self._after_noise_header = self._after_noise_header, False
         if match := _CELL_START.match(line):
             self._in_cell, self._in_traceback = True, False
+            self.cells_started += 1
             if self._plan is None:
                 return logging.INFO, line
             described = self._plan.describe(int(match[1]))

@@ -71,6 +71,7 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
     "others": lambda _, value: tuple(split_others(value)),
     "jupyter_execution_timeout": whole_seconds,
     "jupyter_start_timeout": whole_seconds,
+    "notebook_conn_id": _optional_text,
 }
 
 
@@ -117,8 +118,12 @@ class NotebookRun:
     others: tuple[str, ...] = ()
     #: the local path the executed notebook is rendered to as HTML, if any
     output_html: Path | None = None
-    #: the task instance the HTML belongs to (dag_id, run_id, task_id, map_index)
-    html_owner: Mapping[str, Any] | None = None
+    #: the task instance that runs the notebook (``notebook_stamp.task_instance_identity``): the
+    #: output notebook is stamped with it for the UI's Notebook tab; None stamps nothing
+    task_instance: Mapping[str, Any] | None = None
+    #: the Airflow connection that ``input_nb`` and ``output_nb`` in object storage go through;
+    #: None leaves URLs to papermill
+    notebook_conn_id: str | None = None
     limits: tuple[Limit, ...] = ()
     conda_env_conn_id: str | None = None
     conda_env_sha256: str | None = None
@@ -133,7 +138,7 @@ class NotebookRun:
         base_dir: str | Path | None = None,
         output_html: Any = None,
         limits: Sequence[Limit] = (),
-        html_owner: Mapping[str, Any] | None = None,
+        task_instance: Mapping[str, Any] | None = None,
         conda_env_conn_id: str | None = None,
         conda_env_sha256: str | None = None,
         **arguments: Any,
@@ -169,7 +174,8 @@ class NotebookRun:
             start_timeout=values.get("jupyter_start_timeout"),
             others=values.get("others", ()),
             output_html=html,
-            html_owner=html_owner,
+            task_instance=task_instance,
+            notebook_conn_id=values.get("notebook_conn_id"),
             limits=tuple(limits),
             conda_env_conn_id=conda_env_conn_id,
             conda_env_sha256=conda_env_sha256,

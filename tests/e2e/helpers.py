@@ -20,13 +20,6 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 #: Seconds a page may take to show what a test waits for.
 UI_TIMEOUT = 30
-#: Tests of the Notebook tab that need the operator to stamp the notebook it runs and record it
-#: (``NOTEBOOK_XCOM_KEY``) before it starts: the worker side of issue 15.
-NEEDS_WORKER_SIDE = pytest.mark.xfail(
-    strict=True,
-    reason="needs the worker side of issue 15 (the operator stamps the notebook it runs and records "
-    "NOTEBOOK_XCOM_KEY before it starts); remove this marker once it is merged",
-)
 
 
 @dataclass(frozen=True)

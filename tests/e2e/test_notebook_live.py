@@ -17,7 +17,6 @@ import pytest
 from devtools.demo import airflow_settings
 from devtools.stack import AirflowStack
 from tests.e2e.helpers import (
-    NEEDS_WORKER_SIDE,
     UI_TIMEOUT,
     DemoFolder,
     screenshot,
@@ -26,7 +25,7 @@ from tests.e2e.helpers import (
 )
 from tests.helpers import wait_for
 
-pytestmark = [pytest.mark.e2e, NEEDS_WORKER_SIDE]
+pytestmark = pytest.mark.e2e
 
 DAGS = Path(__file__).with_name("dags")
 DAG_ID = "jupyter_conda_live"

@@ -16,7 +16,6 @@ import pytest
 
 from devtools.stack import AirflowStack
 from tests.e2e.helpers import (
-    NEEDS_WORKER_SIDE,
     UI_TIMEOUT,
     DemoFolder,
     screenshot,
@@ -65,7 +64,6 @@ def raw_get(stack: AirflowStack, path: str, headers: dict[str, str] | None = Non
         connection.close()
 
 
-@NEEDS_WORKER_SIDE
 def test_the_operator_recorded_its_output_notebook(
     airflow_stack: AirflowStack, demo_folder: DemoFolder, run_id: str
 ) -> None:
@@ -95,7 +93,6 @@ def switch_to_notebook(browser, wait) -> None:
     browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe.front"))
 
 
-@NEEDS_WORKER_SIDE
 def test_the_notebook_tab_shows_the_cell_outputs(airflow_stack: AirflowStack, browser, run_id: str) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
@@ -126,7 +123,6 @@ def test_the_notebook_tab_shows_the_cell_outputs(airflow_stack: AirflowStack, br
     screenshot(browser, "notebook-view")
 
 
-@NEEDS_WORKER_SIDE
 def test_the_output_notebook_link_leads_to_the_tab(airflow_stack: AirflowStack, browser, run_id: str) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
@@ -160,7 +156,6 @@ def test_only_a_signed_in_user_gets_anything(airflow_stack: AirflowStack, run_id
     assert httpx.get(url, headers={"Authorization": "Bearer forged"}, timeout=30).status_code == 403
 
 
-@NEEDS_WORKER_SIDE
 def test_a_signed_in_user_gets_the_notebook(airflow_stack: AirflowStack, run_id: str) -> None:
     url = f"{airflow_stack.base_url}{notebook_path(DAG_ID, run_id, TASK_ID, '/view')}"
     signed_in = httpx.get(url, headers={"Authorization": f"Bearer {airflow_stack.token()}"}, timeout=30)

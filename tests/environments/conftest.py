@@ -3,22 +3,21 @@
 ``unpacker`` runs a test once with libarchive unpacking and once with the standard library,
 libarchive made unloadable the way it is on a worker without it.
 ``http_server`` serves a folder with Python's own http.server and records every request;
-``s3_server`` is moto's S3-compatible server with a bucket and an Airflow ``aws`` connection
-pointing at it. Both are started once per session and stopped at its end.
+it is started once per session and stopped at its end (``s3_server``, moto's, is in
+``tests/conftest.py``: the notebook tests use it too).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import logging
 import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.environments.helpers import HTTP_PASSWORD, HTTP_USER, S3_BUCKET, S3_CONN_ID, HttpServer, S3Server
+from tests.environments.helpers import HTTP_PASSWORD, HTTP_USER, HttpServer
 
 
 class _Handler(SimpleHTTPRequestHandler):
@@ -64,41 +63,6 @@ def http_server(tmp_path_factory: pytest.TempPathFactory):
     server.shutdown()
     server.server_close()
     thread.join()
-
-
-@pytest.fixture(scope="session")
-def s3_server():
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    )
-    client.create_bucket(Bucket=S3_BUCKET)
-    yield S3Server(endpoint, client)
-    server.stop()
-
-
-@pytest.fixture
-def s3_connection(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> str:
-    """An Airflow ``aws`` connection to the moto server, as a user would define it."""
-    conn = {
-        "conn_type": "aws",
-        "login": "testing",
-        "password": "testing",
-        "extra": {"endpoint_url": s3_server.endpoint, "region_name": "us-east-1"},
-    }
-    monkeypatch.setenv(f"AIRFLOW_CONN_{S3_CONN_ID.upper()}", json.dumps(conn))
-    return S3_CONN_ID
 
 
 @pytest.fixture

@@ -162,6 +162,8 @@ def test_dolphinscheduler_argument_next_to_its_base_operator_twin_is_an_error(ds
         ({"output_nb": None}, r"output_nb must be a non-empty string, got None"),
         ({"conda_env": " "}, r"conda_env must be a non-empty string, got ' '"),
         ({"kernel": ""}, r"kernel must be a non-empty string, got ''"),
+        ({"notebook_conn_id": ""}, r"notebook_conn_id must be a non-empty string, got ''"),
+        ({"notebook_conn_id": 3}, r"notebook_conn_id must be a non-empty string, got 3"),
         ({"others": "--cwd 'unclosed"}, r"others: cannot split \"--cwd 'unclosed\" into words"),
         ({"others": "--kernel python3"}, r"others: '--kernel' is set through the operator argument 'kernel'"),
         ({"others": ["-p", "a", "1"]}, r"others: '-p' is set through the operator argument 'parameters'"),

@@ -7,7 +7,9 @@ Every run is real: papermill, the Jupyter kernel, bash and the ``conda.sh`` doub
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -19,19 +21,23 @@ import pytest
 from structlog.testing import capture_logs
 
 from airflow_jupyter_provider.compat import AirflowFailException, AirflowSkipException
+from airflow_jupyter_provider.notebook_stamp import stamped_identity
 from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator
+from airflow_jupyter_provider.plugins import NOTEBOOK_XCOM_KEY
 from devtools.conda_layout import conda_root
 from devtools.notebooks import tagged
 from tests.helpers import (
     RUN_ID,
     TYPED_DEFAULTS,
     TYPED_PARAMETERS,
+    WAIT_FOR_GO,
     CondaInstall,
     ProcessMarker,
     airflow_dags_test,
     dag_in,
     injected_parameters,
     run_task,
+    wait_for,
     write_notebook,
 )
 
@@ -248,8 +254,8 @@ def test_templated_fields_render_typed_params_and_paths_resolve_from_the_dag_fol
     report = kernel_report(output)
     assert report["conda_prefix"] == str(dag_folder / "envs" / "jt")
     assert report["cwd"] == str(dag_folder / "notebooks")
-    # output_html's default: the executed notebook as HTML, beside it.
-    assert "from the trigger form" in output.with_suffix(".html").read_text(encoding="utf-8")
+    # output_html's default: no HTML.
+    assert sorted(p.name for p in output.parent.iterdir()) == ["report.ipynb"]
 
 
 def test_template_that_renders_invalid_json_fails_naming_parameters(
@@ -402,7 +408,7 @@ def test_airflow_dags_test_renders_html_of_a_failed_run_and_hands_results_to_a_l
             with DAG("jupyter_conda_watch", schedule=None):
                 failing = JupyterCondaOperator(
                     task_id="failing", input_nb={str(failing)!r}, output_nb="out/failing.ipynb",
-                    conda_env={conda_connection.env_name!r}, parameters={{"threshold": 42}},
+                    output_html=True, conda_env={conda_connection.env_name!r}, parameters={{"threshold": 42}},
                 )
                 recording = JupyterCondaOperator(
                     task_id="recording", input_nb={str(recording)!r}, output_nb="out/recording.ipynb",
@@ -469,3 +475,64 @@ def test_airflow_dags_test_renders_html_of_a_failed_run_and_hands_results_to_a_l
         "glued": "dict",
     }
     assert seen["return_value"] == str(dags / "out" / "recording.ipynb")
+
+
+def recorded_notebook(dag_id: str) -> tuple[str, dict[str, Any]] | None:
+    """The run id and the ``notebook`` XCom record of ``dag_id``'s task, once there is one."""
+    with sqlite3.connect(Path(os.environ["AIRFLOW_HOME"]) / "airflow.db") as db:
+        row = db.execute(
+            "SELECT run_id, value FROM xcom WHERE dag_id = ? AND key = ?", (dag_id, NOTEBOOK_XCOM_KEY)
+        ).fetchone()
+    if row is None:
+        return None
+    value = json.loads(row[1])
+    return row[0], json.loads(value) if isinstance(value, str) else value
+
+
+@pytest.mark.e2e
+def test_airflow_dags_test_records_the_notebook_before_it_runs_and_stamps_it(
+    conda_connection: CondaInstall, airflow_db: None, tmp_path: Path
+) -> None:
+    """The Notebook tab follows a run live: the record is there while the notebook runs."""
+    dags, go = tmp_path / "dags", tmp_path / "go"
+    write_notebook(dags / "waiting.ipynb", "go = ''", "print('started')", WAIT_FOR_GO, "print('finished')")
+    dag_file = dags / "jupyter_conda_record.py"
+    dag_file.write_text(
+        textwrap.dedent(
+            f"""
+            from airflow.sdk import DAG
+            from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator
+
+            with DAG("jupyter_conda_record", schedule=None):
+                JupyterCondaOperator(
+                    task_id="waiting", input_nb="waiting.ipynb",
+                    output_nb="out/{{{{ run_id }}}}/waiting.ipynb",
+                    conda_env={conda_connection.env_name!r}, parameters={{"go": {str(go)!r}}},
+                )
+            """
+        )
+    )
+    command = [sys.executable, "-m", "airflow", "dags", "test", "jupyter_conda_record", "-f", str(dag_file)]
+    env = {**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(dags)}
+    task = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert wait_for(lambda: recorded_notebook("jupyter_conda_record") is not None, 180), "no record"
+        run_id, record = recorded_notebook("jupyter_conda_record")
+        output = dags / "out" / run_id / "waiting.ipynb"
+        assert record == {"output_nb": str(output), "conn_id": None}
+        # papermill has saved the notebook in its waiting cell: the run is still going.
+        assert wait_for(lambda: output.exists() and "started" in output.read_text(), 120)
+        assert task.poll() is None
+    finally:
+        go.touch()
+        log, _ = task.communicate(timeout=300)
+
+    assert task.returncode == 0, log[-5000:]
+    executed = nbformat.read(output, as_version=4)
+    assert stamped_identity(executed) == {
+        "dag_id": "jupyter_conda_record",
+        "run_id": run_id,
+        "task_id": "waiting",
+        "map_index": -1,
+    }
+    assert executed.metadata.papermill.input_path == str(dags / "waiting.ipynb")
