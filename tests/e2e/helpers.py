@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pytest
-
 from devtools.demo import DemoConda
 from devtools.stack import AirflowStack
 from tests.helpers import REPO
