@@ -127,7 +127,7 @@ def example_dag_ids() -> list[str]:
 
 
 def run_dag(dag_id: str, env: dict[str, str]) -> list[Path] | str:
-    """``airflow dags test DAG_ID``: the notebooks (and their HTML) the run wrote, or why it failed."""
+    """``airflow dags test DAG_ID``: the notebooks (and any HTML) the run wrote, or why it failed."""
     started = time.time()
     print(f"\n=== airflow dags test {dag_id}", flush=True)
     result = subprocess.run([sys.executable, "-m", "airflow", "dags", "test", dag_id], env=env, check=False)
@@ -156,7 +156,7 @@ def main() -> int:
         if isinstance(result, str):
             print(f"FAILED {dag_id}: {result}")
         else:
-            print(f"OK     {dag_id}, output notebook(s) and their HTML:")
+            print(f"OK     {dag_id}, output notebook(s):")
             print("\n".join(f"         {path}" for path in result))
     return 1 if any(isinstance(result, str) for result in results.values()) else 0
 
