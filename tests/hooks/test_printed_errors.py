@@ -59,11 +59,7 @@ def test_usage_error_that_does_not_name_the_magic_is_said_with_the_cells_magic(
 
     message, log = failed_run(conda_connection, notebook)
 
-    assert (
-        'cell [2] raised UsageError in %timeit: option -b not recognized (allowed: "n:r:tcp:qov:")' in message
-    )
-    assert log[-3:] == [
-        'cell 2/2 failed: UsageError in %timeit: option -b not recognized (allowed: "n:r:tcp:qov:")',
-        "Source of the cell:",
-        "    %timeit -badflag x + 1",
-    ]
+    # What follows "not recognized" (the options %timeit allows) depends on IPython's version.
+    assert "cell [2] raised UsageError in %timeit: option -b not recognized (" in message
+    assert log[-3].startswith("cell 2/2 failed: UsageError in %timeit: option -b not recognized (")
+    assert log[-2:] == ["Source of the cell:", "    %timeit -badflag x + 1"]

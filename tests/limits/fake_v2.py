@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import errno
 import os
+import pathlib
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +73,10 @@ class FakeCgroup2:
 
         monkeypatch.setattr(os, "mkdir", mkdir)
         monkeypatch.setattr(os, "rmdir", rmdir)
+        if sys.version_info < (3, 11):  # pathlib there calls the os functions it bound at import
+            accessor = pathlib._NormalAccessor
+            monkeypatch.setattr(accessor, "mkdir", staticmethod(mkdir))
+            monkeypatch.setattr(accessor, "rmdir", staticmethod(rmdir))
 
     def _is_group(self, path: Path) -> bool:
         path = Path(os.path.abspath(path))
