@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__PARALLELISM"] = "2"
 # Packed environments are unpacked into a cache of this run's own, not the user's; on tmpfs
 # where there is one, as an environment is ~12,000 files that a busy disk takes 10 s to write.
-os.environ["AIRFLOW__JUPYTER_CONDA__ENV_CACHE_DIR"] = tempfile.mkdtemp(
+ENV_CACHE_DIR = os.environ["AIRFLOW__JUPYTER_CONDA__ENV_CACHE_DIR"] = tempfile.mkdtemp(
     prefix="env-cache-", dir="/dev/shm" if os.access("/dev/shm", os.W_OK) else None
 )
 
@@ -105,6 +106,11 @@ def s3_connection(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> str:
     }
     monkeypatch.setenv(f"AIRFLOW_CONN_{S3_CONN_ID.upper()}", json.dumps(conn))
     return S3_CONN_ID
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # The unpacked environments (about 600 MB) would otherwise stay in tmpfs, that is in memory.
+    shutil.rmtree(ENV_CACHE_DIR, ignore_errors=True)
 
 
 def pytest_configure(config: pytest.Config) -> None:
