@@ -2,7 +2,7 @@
 or an object in storage read through Airflow's ``ObjectStoragePath`` with the record's connection.
 
 Each source tells its version (what identifies the notebook and its modification) without reading
-it, so an unchanged notebook is rendered once (``rendered_cache.py``). A source that cannot be
+it, so an unchanged notebook is rendered once (``rendered.py``). A source that cannot be
 used is None: the tab shows the same 404 whatever the reason, and the API server's log says it.
 """
 
