@@ -8,6 +8,7 @@ from airflow_jupyter_provider.environments.archive import ARCHIVE_FORMATS
 from airflow_jupyter_provider.environments.kinds import (
     Activation,
     Environment,
+    EnvironmentFacts,
     ResolveOptions,
     check_environment,
     resolve_environment,
@@ -19,6 +20,7 @@ __all__ = [
     "Activation",
     "CondaEnvError",
     "Environment",
+    "EnvironmentFacts",
     "ResolveOptions",
     "check_environment",
     "resolve_environment",

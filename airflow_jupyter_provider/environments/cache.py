@@ -120,6 +120,10 @@ class EnvironmentCache:
         with in_use:
             yield self._prefix(sha)
 
+    def sha256_of(self, prefix: Path) -> str | None:
+        """The sha256 of the archive unpacked at ``prefix`` (one :meth:`environment` gave)."""
+        return self._marker_info(prefix.name).get("sha256")
+
     def _fetch_and_unpack(
         self, source: ArchiveSource, fingerprint: str | None, expected: str | None, log: logging.Logger
     ) -> tuple[Lock, str]:

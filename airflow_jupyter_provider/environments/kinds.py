@@ -33,6 +33,21 @@ class Activation:
 
     target: str
     conda_sh: str | None = None
+    #: a packed environment's archive sha256, as the cache knows it
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class EnvironmentFacts:
+    """Which environment a run uses, as lineage reports it: its ``kind`` and the one value that
+    names it (``name``, ``folder`` or ``archive``); a packed environment's sha256 once known (its
+    pin before the run, the archive's after) and the ``folder`` it was unpacked into."""
+
+    kind: str
+    name: str | None = None
+    folder: str | None = None
+    archive: str | None = None
+    sha256: str | None = None
 
 
 class Environment(Protocol):
@@ -41,6 +56,10 @@ class Environment(Protocol):
 
         :raises CondaEnvError: it cannot be used; ``retryable`` says whether a retry may help.
         """
+        ...
+
+    def facts(self, activation: Activation | None = None) -> EnvironmentFacts:
+        """Which environment this is; with the ``activation`` a run used, what it turned out to be."""
         ...
 
 
@@ -111,16 +130,23 @@ class PackedEnvironment:
     @contextmanager
     def activate(self, settings: WorkerSettings, log: Logger) -> Iterator[Activation]:
         with ExitStack() as in_use:
-            prefix = self._prepare(in_use, settings, log)
-            yield Activation(str(prefix))
+            yield self._prepare(in_use, settings, log)
 
-    def _prepare(self, in_use: ExitStack, settings: WorkerSettings, log: Logger) -> Path:
-        """The environment's prefix in the cache, held in use on ``in_use``."""
+    def facts(self, activation: Activation | None = None) -> EnvironmentFacts:
+        if activation is None:
+            return EnvironmentFacts("archive", archive=self.source.location, sha256=self.sha256)
+        return EnvironmentFacts(
+            "archive", folder=activation.target, archive=self.source.location, sha256=activation.sha256
+        )
+
+    def _prepare(self, in_use: ExitStack, settings: WorkerSettings, log: Logger) -> Activation:
+        """The activation of the environment's prefix in the cache, held in use on ``in_use``."""
         from airflow_jupyter_provider.environments.cache import EnvironmentCache
 
         try:
             cache = EnvironmentCache.of(settings.env_cache())
-            return in_use.enter_context(cache.environment(self.source, self.sha256, log=log))
+            prefix = in_use.enter_context(cache.environment(self.source, self.sha256, log=log))
+            return Activation(str(prefix), sha256=cache.sha256_of(prefix))
         except (JupyterCondaError, ValueError) as err:
             retryable = isinstance(err, JupyterCondaError) and err.retryable
             raise CondaEnvError(f"conda_env: {err}", retryable=retryable) from err
@@ -163,6 +189,9 @@ class PrefixEnvironment:
         _require_conda_sh(settings.conda_path)
         yield Activation(str(self.prefix), settings.conda_path)
 
+    def facts(self, activation: Activation | None = None) -> EnvironmentFacts:
+        return EnvironmentFacts("folder", folder=str(self.prefix))
+
 
 @dataclass(frozen=True)
 class NamedEnvironment:
@@ -182,6 +211,9 @@ class NamedEnvironment:
     def activate(self, settings: WorkerSettings, log: Logger) -> Iterator[Activation]:
         _require_conda_sh(settings.conda_path)
         yield Activation(self.name, settings.conda_path)
+
+    def facts(self, activation: Activation | None = None) -> EnvironmentFacts:
+        return EnvironmentFacts("name", name=self.name)
 
 
 KINDS = (PackedEnvironment, PrefixEnvironment, NamedEnvironment)

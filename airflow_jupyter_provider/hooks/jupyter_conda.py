@@ -7,7 +7,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from airflow.sdk import BaseHook
 
 from airflow_jupyter_provider.compat import AirflowException, AirflowNotFoundException
 from airflow_jupyter_provider.config import WorkerSettings
-from airflow_jupyter_provider.environments import Environment, ResolveOptions, resolve_environment
+from airflow_jupyter_provider.environments import Activation, Environment, ResolveOptions, resolve_environment
 from airflow_jupyter_provider.exceptions import JupyterCondaError, RunFailed, to_airflow
 from airflow_jupyter_provider.limits.enforce import enforced
 from airflow_jupyter_provider.limits.group import RunGroup
@@ -41,6 +41,8 @@ class _Ended:
     exceeded_memory: int | None = None
     #: why no kernel could stand in for the notebook's missing one (kernel_check.py)
     kernel_problem: str | None = None
+    #: the environment as the run's shell activated it
+    activation: Activation | None = None
 
 
 class JupyterCondaHook(BaseHook):
@@ -118,13 +120,18 @@ class JupyterCondaHook(BaseHook):
         if self._process is not None:
             self._process.stop()
 
-    def _run(self, run: NotebookRun) -> RunResult:
-        environment = resolve_environment(
-            run.conda_env,
-            ResolveOptions(
-                run.base_dir, self.settings.resource_root, run.conda_env_conn_id, run.conda_env_sha256
-            ),
+    def environment_of(self, run: NotebookRun) -> Environment:
+        """The environment ``run.conda_env`` names on this worker; nothing is fetched or read yet.
+
+        :raises JupyterCondaError: no run can use it.
+        """
+        options = ResolveOptions(
+            run.base_dir, self.settings.resource_root, run.conda_env_conn_id, run.conda_env_sha256
         )
+        return resolve_environment(run.conda_env, options)
+
+    def _run(self, run: NotebookRun) -> RunResult:
+        environment = self.environment_of(run)
         where = Locations.of(run)
         with tempfile.TemporaryDirectory(prefix="jupyter-conda-") as workdir:
             staged = stage(run, where, Path(workdir))
@@ -137,12 +144,12 @@ class JupyterCondaHook(BaseHook):
                 if ended.started_at is not None:  # papermill ran: its output shows how far it got
                     executed = self._executed(staged, ended)
                     self._last_upload(staged, failed=True)
-                    executed.result(run.output_html, succeeded=False, log=self.log).attach_to(err)
+                    self._result(run, environment, ended, executed, succeeded=False).attach_to(err)
                 raise
             executed = self._executed(staged, ended)
             error = self._error(run, where, ended, progress, executed)
             error = self._last_upload(staged, failed=error is not None) or error
-            result = executed.result(run.output_html, succeeded=error is None, log=self.log)
+            result = self._result(run, environment, ended, executed, succeeded=error is None)
         if error is not None:
             raise result.attach_to(to_airflow(error)) from None
         self.log.info("Output notebook: %s", where.output)
@@ -157,6 +164,18 @@ class JupyterCondaHook(BaseHook):
         if executed.notebook is not None:
             staged.restore_input_path(executed.notebook)
         return executed
+
+    def _result(
+        self,
+        run: NotebookRun,
+        environment: Environment,
+        ended: _Ended,
+        executed: ExecutedNotebook,
+        *,
+        succeeded: bool,
+    ) -> RunResult:
+        result = executed.result(run.output_html, succeeded=succeeded, log=self.log)
+        return replace(result, environment=environment.facts(ended.activation))
 
     def _last_upload(self, staged: Staged, *, failed: bool) -> RunFailed | None:
         """Upload the output notebook as the run left it. A failed run's partial notebook is
@@ -188,6 +207,7 @@ class JupyterCondaHook(BaseHook):
             enforced(run.limits, self.settings.cgroups, self.log) as group,
         ):
             activation = environment_in_use.enter_context(environment.activate(self.settings, self.log))
+            ended.activation = activation
             parameters = {**run.parameters, **staged.path_parameters(run.others)}
             parameters_file = write_parameters_file(parameters, workdir / "parameters.yaml")
             papermill = papermill_command(run, staged.where, staged.reads, staged.writes, parameters_file)

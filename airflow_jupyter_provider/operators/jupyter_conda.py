@@ -13,6 +13,7 @@ from airflow.sdk import BaseOperator
 from airflow_jupyter_provider.compat import AirflowSkipException, built_from_mapped
 from airflow_jupyter_provider.exceptions import InvalidRunError, to_airflow
 from airflow_jupyter_provider.limits import Limit, requested_limits
+from airflow_jupyter_provider.lineage.report import RunReport
 from airflow_jupyter_provider.locations import is_local
 from airflow_jupyter_provider.notebook_stamp import task_instance_identity
 from airflow_jupyter_provider.operators import kubernetes
@@ -31,6 +32,7 @@ from airflow_jupyter_provider.run.render import html_location_for
 from airflow_jupyter_provider.run.request import NotebookRun, check_static
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
     from airflow.sdk.definitions.mappedoperator import OperatorPartial
 
@@ -208,6 +210,8 @@ class JupyterCondaOperator(BaseOperator):
         self.conda_env_conn_id = conda_env_conn_id
         self.conda_env_sha256 = conda_env_sha256
         self.jupyter_conda_conn_id = jupyter_conda_conn_id
+        #: what the last run of this task produced, for lineage (None: it never got to papermill)
+        self._run_result: RunResult | None = None
         check_static(self._run_arguments())
 
     def _run_arguments(self) -> dict[str, Any]:
@@ -245,7 +249,9 @@ class JupyterCondaOperator(BaseOperator):
         except BaseException as err:  # a failed run's HTML shows its error: pushed before it goes on
             if (failed := RunResult.attached_to(err)) is not None:
                 self._push_html(context, failed)
+            self._run_result = failed
             raise
+        self._run_result = result
         self._push_html(context, result)
         self._push_results(context, result)
         return result.output_nb
@@ -321,3 +327,30 @@ class JupyterCondaOperator(BaseOperator):
 
     def on_kill(self) -> None:
         self.hook.kill()
+
+    # OpenLineage: the listener of the OpenLineage provider, where it is installed, calls these on
+    # the worker; the task's templates are rendered by then. See ``lineage/facets.py``.
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        """The notebooks, the environment as the task names it, and the parameters."""
+        from airflow_jupyter_provider.lineage.facets import operator_lineage
+
+        return operator_lineage(self._lineage_report())
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """As on start, with the environment as the run used it (an archive's sha256 and folder)."""
+        from airflow_jupyter_provider.lineage.facets import operator_lineage
+
+        return operator_lineage(self._lineage_report().ended(self._run_result))
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> OperatorLineage:
+        """As on complete, with the cell that failed, if one did."""
+        return self.get_openlineage_facets_on_complete(task_instance)
+
+    def _lineage_report(self) -> RunReport:
+        run = NotebookRun.create(
+            **{**self._run_arguments(), "output_html": None},
+            base_dir=Path(self.dag.fileloc).parent,
+            conda_env_conn_id=self.conda_env_conn_id,
+        )
+        return RunReport.of(run, self.hook.environment_of(run).facts())

@@ -7,12 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from logging import Logger
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_jupyter_provider.locations import is_local
 from airflow_jupyter_provider.run.failure import FailedCell
 from airflow_jupyter_provider.run.render import write_html
 from airflow_jupyter_provider.run.results import collect_results
+
+if TYPE_CHECKING:
+    from airflow_jupyter_provider.environments import EnvironmentFacts
 
 #: The attribute of an exception that carries the result of the run it ended.
 _ATTRIBUTE = "jupyter_conda_run_result"
@@ -30,6 +33,10 @@ class RunResult:
     results: dict[str, Any] = field(default_factory=dict)
     #: what was recorded but not taken, or why no results could be read
     result_problems: tuple[str, ...] = ()
+    #: the cell that raised, after a failure
+    failed_cell: FailedCell | None = None
+    #: the environment the run used (for lineage); the hook sets it
+    environment: EnvironmentFacts | None = None
 
     def attach_to(self, error: BaseException) -> BaseException:
         """Let ``error`` carry this result: a failed run's HTML shows its error."""
@@ -85,8 +92,8 @@ class ExecutedNotebook:
         return str(html_path)
 
     def result(self, html_path: Path | None, *, succeeded: bool, log: Logger) -> RunResult:
-        """The run's result: results after a success, then the HTML (whether the notebook failed
-        or not)."""
+        """The run's result: results after a success, the failed cell after a failure, then the HTML
+        (whether the notebook failed or not)."""
         results: dict[str, Any] = {}
         problems: list[str] = []
         if succeeded and self.notebook is not None:
@@ -96,7 +103,8 @@ class ExecutedNotebook:
             html = self.render(html_path, log)
         elif html_path is not None and not self.written:
             log.info("No HTML at %s: papermill wrote no output notebook in this run", html_path)
-        return RunResult(self.location, html, results, tuple(problems))
+        failed_cell = None if succeeded else self.failed_cell()
+        return RunResult(self.location, html, results, tuple(problems), failed_cell)
 
 
 def _written_since(path: Path, started_at: float) -> bool:

@@ -126,16 +126,17 @@ class Locations:
 
         :raises RunFailed: no notebook at a local ``input_nb`` (retryable: it may appear).
         """
-        input_nb, output_nb = run.input_nb, run.output_nb
-        if is_local(input_nb):
-            path = local_path(input_nb, run.base_dir)
-            if not path.is_file():
-                raise RunFailed(f"input_nb: no notebook at '{path}'", retryable=True)
-            input_nb = str(path)
-        output_nb = cls.output_of(run)
+        input_nb, output_nb = cls.input_of(run), cls.output_of(run)
+        if is_local(input_nb) and not Path(input_nb).is_file():
+            raise RunFailed(f"input_nb: no notebook at '{input_nb}'", retryable=True)
         if is_local(output_nb):
             Path(output_nb).parent.mkdir(parents=True, exist_ok=True)
         return cls(input_nb, output_nb)
+
+    @staticmethod
+    def input_of(run: NotebookRun) -> str:
+        """Where the input notebook is read: an absolute local path, or the URL as given."""
+        return str(local_path(run.input_nb, run.base_dir)) if is_local(run.input_nb) else run.input_nb
 
     @staticmethod
     def output_of(run: NotebookRun) -> str:
