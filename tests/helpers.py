@@ -162,8 +162,8 @@ WAIT_FOR_GO = "import os, time\nfor _ in range(1200):\n    if os.path.exists(go)
 RUN_ID = "manual__2026-01-02T03:04:05+00:00"
 
 
-def run_task(op: JupyterCondaOperator, conf: dict[str, Any] | None = None) -> Any:
-    """Render ``op``'s templates from a context like the task runner's, then execute it."""
+def render_task(op: JupyterCondaOperator, conf: dict[str, Any] | None = None) -> Any:
+    """Render ``op``'s templates from a context like the task runner's; the context."""
     dag = op.dag
     context: Any = {
         "dag": dag,
@@ -173,7 +173,12 @@ def run_task(op: JupyterCondaOperator, conf: dict[str, Any] | None = None) -> An
         "params": process_params(dag, op, conf, suppress_exception=False),
     }
     op.render_template_fields(context)
-    return op.execute(context)
+    return context
+
+
+def run_task(op: JupyterCondaOperator, conf: dict[str, Any] | None = None) -> Any:
+    """Render ``op``'s templates from a context like the task runner's, then execute it."""
+    return op.execute(render_task(op, conf))
 
 
 def dag_in(folder: Path, dag_id: str, **kwargs: Any) -> DAG:

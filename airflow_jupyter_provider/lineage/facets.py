@@ -8,7 +8,9 @@ Run facets, each with ``_schemaURL`` ``urn:airflow-jupyter-provider:facet:<facet
   environment; for an archive its ``sha256`` (the pin before the run, the archive's after) and
   the ``folder`` it was unpacked into (a URL's credentials, query and fragment left out, as
   from the notebooks' names);
-- ``jupyterNotebookParameters``: ``parameters``, the values papermill injects, JSON types kept;
+- ``jupyterNotebookParameters``: ``parameters``, the values papermill injects as the JSON text of
+  an object (text, because OpenLineage's serialization drops every null it meets: a parameter
+  set to None, a None inside a list);
 - ``jupyterFailedCell``, once a cell has failed: its ``executionCount``, ``source``,
   ``errorName``, ``errorValue`` and ``traceback`` lines.
 
@@ -17,6 +19,7 @@ Values Airflow masks as secrets are redacted by the provider before an event is 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from airflow.providers.common.compat.openlineage.facet import InputDataset, OutputDataset, RunFacet
@@ -46,9 +49,9 @@ class JupyterCondaEnvironmentRunFacet(RunFacet):
 
 @define
 class JupyterNotebookParametersRunFacet(RunFacet):
-    """The parameters injected into the notebook."""
+    """The parameters injected into the notebook, as JSON text."""
 
-    parameters: dict[str, Any]
+    parameters: str
 
     @staticmethod
     def _get_schema() -> str:
@@ -82,7 +85,9 @@ def operator_lineage(report: RunReport) -> OperatorLineage:
             archive=environment.archive and public_location(environment.archive),
             sha256=environment.sha256,
         ),
-        "jupyterNotebookParameters": JupyterNotebookParametersRunFacet(parameters=report.parameters),
+        "jupyterNotebookParameters": JupyterNotebookParametersRunFacet(
+            parameters=json.dumps(report.parameters, sort_keys=True)
+        ),
     }
     if (failed := report.failed_cell) is not None:
         run_facets["jupyterFailedCell"] = JupyterFailedCellRunFacet(

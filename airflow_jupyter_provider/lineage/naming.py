@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from airflow_jupyter_provider.locations import is_local, local_path
 
 LOCAL_NAMESPACE = "file"
+#: Azure's schemes, whose ``container@account`` names the container, not a user.
+_CONTAINER_SCHEMES = frozenset({"abfs", "abfss", "wasb", "wasbs"})
 
 
 def dataset_name(location: str) -> tuple[str, str]:
@@ -26,4 +28,5 @@ def public_location(location: str) -> str:
     if "://" not in location:
         return location
     parts = urlsplit(location)
-    return parts._replace(netloc=parts.netloc.rpartition("@")[2], query="", fragment="").geturl()
+    netloc = parts.netloc if parts.scheme in _CONTAINER_SCHEMES else parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=netloc, query="", fragment="").geturl()
