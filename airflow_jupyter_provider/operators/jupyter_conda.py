@@ -58,6 +58,10 @@ class JupyterCondaOperator(BaseOperator):
     scrapbook scraps), values with their JSON types. The output notebook is stamped with the
     task instance (its metadata), so the tab shows a notebook only to the task that ran it.
 
+    Lineage: where the OpenLineage provider is installed, each run reports its input and output
+    notebooks as datasets, and its environment, parameters and failed cell as run facets
+    (``lineage/facets.py``).
+
     :param input_nb: notebook to run: a local path (relative: from the DAG file's folder) or a
         papermill I/O URL. Templated.
     :param output_nb: where the executed notebook goes; local parent folders are created.
