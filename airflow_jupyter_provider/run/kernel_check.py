@@ -5,7 +5,8 @@ which the activated environment may not have: JupyterLab with nb_conda_kernels n
 like ``conda-env-analysis-py``. Only the environment's own Python sees its kernels, so the check
 is made there, by ``start_papermill.py`` just before it hands over to papermill. The worker, which
 has read the input notebook already, gives it the kernel's name and language, and reads back why
-no kernel could be chosen.
+no kernel could be chosen. A kernel the task sets is checked too: when the environment lacks it,
+no other stands in, and the run fails without retry (a retry would find it missing again).
 """
 
 from __future__ import annotations
@@ -20,17 +21,21 @@ REPORT = "kernel-problem.txt"
 
 @dataclass(frozen=True)
 class KernelCheck:
-    """The notebook's kernel, its language, and ``conda_env`` as the task gives it (for messages)."""
+    """The kernel to check, its language, ``conda_env`` as the task gives it (for messages), and
+    whether the task set the kernel (then it is that one or none)."""
 
     name: str
     language: str
     conda_env: str
+    set_by_task: bool = False
 
     @classmethod
     def needed(cls, kernel: str | None, notebook: Any | None, conda_env: str) -> KernelCheck | None:
-        """The check, unless the task sets ``kernel`` (it wins), the worker could not read the
-        ``notebook``, or the notebook names no kernel (papermill says so itself)."""
-        if kernel or notebook is None:
+        """The check of the task's ``kernel``, else of the notebook's; none when the worker could
+        not read the ``notebook`` or the notebook names no kernel (papermill says so itself)."""
+        if kernel:
+            return cls(kernel, "", conda_env, set_by_task=True)
+        if notebook is None:
             return None
         metadata = notebook.metadata
         name = metadata.get("kernelspec", {}).get("name")
@@ -44,7 +49,8 @@ class KernelCheck:
 
     def argv(self, workdir: Path) -> list[str]:
         """start_papermill.py's arguments before its ``--``."""
-        return [self.name, self.language, self.conda_env, str(workdir / REPORT)]
+        whose = "task" if self.set_by_task else "notebook"
+        return [self.name, self.language, self.conda_env, str(workdir / REPORT), whose]
 
 
 def kernel_problem(workdir: Path) -> str | None:

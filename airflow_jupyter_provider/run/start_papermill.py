@@ -3,11 +3,12 @@
 that can stand in for it, or say which kernels the environment has; then run papermill's command
 line in this same process, so the check costs no process of its own.
 
-    python start_papermill.py [NAME LANGUAGE ENVIRONMENT REPORT] -- PAPERMILL_ARGUMENTS...
+    python start_papermill.py [NAME LANGUAGE ENVIRONMENT REPORT WHOSE] -- PAPERMILL_ARGUMENTS...
 
-The worker passes the four values only when the task sets no ``kernel`` (see ``kernel_check.py``):
-the notebook's kernelspec name and language, ``conda_env`` as the task gives it (for the
-messages), and a file for why no kernel could be chosen; the status is then NO_KERNEL.
+The worker passes the five values when it knows a kernel to check (see ``kernel_check.py``): its
+name and language, ``conda_env`` as the task gives it (for the messages), a file for why no
+kernel could be chosen (the status is then NO_KERNEL), and whose kernel it is: ``notebook`` (its
+kernelspec's: another may stand in) or ``task`` (its ``kernel``: that one or none).
 
 This file runs in the user's environment, of any Python 3 version, with the standard library,
 jupyter_client and papermill only: it imports nothing of this package.
@@ -47,13 +48,26 @@ def is_found(name):
     return name.lower() in KernelSpecManager().find_kernel_specs()
 
 
+def listing(kernels):
+    """``python3 (python), ir (R)``: the kernels and their languages, for a message."""
+    return ", ".join(f"{k} ({lang or 'no language'})" for k, lang in sorted(kernels.items())) or "none"
+
+
+def missing_from_task(name, environment):
+    """Why the run stops when the task's own kernel is not found."""
+    return (
+        f"kernel '{name}' (the task's kernel=) is not in conda environment '{environment}'; the "
+        f"environment's kernels: {listing(environment_kernels())}. Set kernel= to one of them, or "
+        f"install the kernel '{name}' into the environment"
+    )
+
+
 def choose(name, language, environment):
     """(the kernel to run with, None) or (None, why there is none)."""
     kernels = environment_kernels()
     same_language = sorted(k for k, lang in kernels.items() if language and lang.lower() == language.lower())
     if len(same_language) == 1:
         return same_language[0], None
-    listing = ", ".join(f"{k} ({lang or 'no language'})" for k, lang in sorted(kernels.items())) or "none"
     if not language:
         why = "the notebook names no language to choose another by"
     elif same_language:
@@ -62,17 +76,20 @@ def choose(name, language, environment):
         why = f"none of its kernels is for {language}"
     problem = (
         f"the notebook's kernel '{name}' is not in conda environment '{environment}', and {why}; "
-        f"the environment's kernels: {listing}. Set kernel= to the one to run the notebook with"
+        f"the environment's kernels: {listing(kernels)}. Set kernel= to the one to run the notebook with"
     )
     return None, problem
 
 
 def main(argv):
     """Check the kernel if asked to, then run papermill with what follows the ``--``."""
-    check, papermill_args = ([], argv[1:]) if argv[0] == "--" else (argv[:4], argv[5:])
+    check, papermill_args = ([], argv[1:]) if argv[0] == "--" else (argv[:5], argv[6:])
     if check and not is_found(check[0]):
-        name, language, environment, report = check
-        kernel, problem = choose(name, language, environment)
+        name, language, environment, report, whose = check
+        if whose == "task":
+            kernel, problem = None, missing_from_task(name, environment)
+        else:
+            kernel, problem = choose(name, language, environment)
         if kernel is None:
             with open(report, "w", encoding="utf-8") as out:
                 out.write(problem)

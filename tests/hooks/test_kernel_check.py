@@ -1,7 +1,8 @@
 """A notebook whose kernel the environment lacks (JupyterLab with nb_conda_kernels names kernels
 like ``conda-env-analysis-py``): the environment's one kernel for the notebook's language stands
 in for it, and the task log says so; without exactly one, the task fails without retry, listing
-the environment's kernels. Real papermill and kernels in conda-layout environments."""
+the environment's kernels. A kernel the task sets is that one or none. Real papermill and
+kernels in conda-layout environments."""
 
 from __future__ import annotations
 
@@ -124,6 +125,22 @@ def test_kernel_given_to_the_task_wins(
     assert "Executing notebook with kernel: python3-gpu" in log
     assert not [line for line in log if "is not in conda environment" in line]
     assert kernel_seen(output) == "kernel seen: python3-gpu"
+
+
+def test_a_kernel_given_to_the_task_that_the_environment_lacks_fails_without_retry_and_nothing_stands_in(
+    conda_connection: CondaInstall, two_python_kernels: Path, tmp_path: Path
+) -> None:
+    notebook = notebook_of(tmp_path, "python3")
+
+    with pytest.raises(AirflowFailException) as caught:
+        run(str(two_python_kernels), notebook, kernel="python3-gpu-typo")
+
+    assert str(caught.value) == (
+        f"kernel 'python3-gpu-typo' (the task's kernel=) is not in conda environment '{two_python_kernels}'; "
+        "the environment's kernels: ir (R), python3 (python), python3-gpu (python). Set kernel= to one "
+        "of them, or install the kernel 'python3-gpu-typo' into the environment"
+    )
+    assert not notebook.with_name("out.ipynb").exists()
 
 
 @pytest.mark.parametrize("kernel", ["python3-gpu", "Python3"])

@@ -44,7 +44,11 @@ def received(lineage: Any) -> dict[str, Any]:
 
 def facet(facet_name: str, **fields: Any) -> dict[str, Any]:
     producer = serde.Serde.to_dict(extractors.RunFacet())["_producer"]
-    return {"_producer": producer, "_schemaURL": f"urn:airflow-jupyter-provider:facet:{facet_name}:1", **fields}
+    return {
+        "_producer": producer,
+        "_schemaURL": f"urn:airflow-jupyter-provider:facet:{facet_name}:1",
+        **fields,
+    }
 
 
 def file_dataset(path: Path) -> dict[str, Any]:
