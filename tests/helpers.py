@@ -41,6 +41,9 @@ needs_connection_form_fields = pytest.mark.skipif(
     reason=f"Airflow {airflow.__version__} has no declarative connection form fields (3.2 and later do)",
 )
 
+#: A cell that fails once ``threshold=42`` is injected: ``ValueError: threshold 42 is too high``.
+THRESHOLD_CHECK = "# check the threshold\nraise ValueError(f'threshold {threshold} is too high')"
+
 #: One parameter of every JSON type.
 TYPED_PARAMETERS: dict[str, Any] = {
     "an_int": 42,

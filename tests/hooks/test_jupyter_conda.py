@@ -28,6 +28,7 @@ from airflow_jupyter_provider.hooks.jupyter_conda import JupyterCondaHook
 from airflow_jupyter_provider.run.outcome import RunResult
 from devtools.conda_layout import build_env, conda_root, pack
 from tests.helpers import (
+    THRESHOLD_CHECK,
     TYPED_DEFAULTS,
     TYPED_PARAMETERS,
     CondaInstall,
@@ -362,7 +363,7 @@ def test_failing_cell_fails_the_task_naming_the_cell_and_keeps_the_partial_noteb
         tmp_path / "failing.ipynb",
         "threshold = 0",
         "print('before the failure')",
-        "# check the threshold\nraise ValueError(f'threshold {threshold} is too high')",
+        THRESHOLD_CHECK,
         "print('never printed')",
     )
     output = tmp_path / "out" / "failing.ipynb"

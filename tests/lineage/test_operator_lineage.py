@@ -18,6 +18,7 @@ from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperato
 from tests.conftest import ENV_CACHE_DIR
 from tests.helpers import (
     RUN_ID,
+    THRESHOLD_CHECK,
     TYPED_DEFAULTS,
     TYPED_PARAMETERS,
     CondaInstall,
@@ -165,7 +166,7 @@ def test_on_failure_the_failed_cell_is_a_facet_and_the_partial_output_notebook_t
         tmp_path / "failing.ipynb",
         "threshold = 0",
         "print('before the failure')",
-        "# check the threshold\nraise ValueError(f'threshold {threshold} is too high')",
+        THRESHOLD_CHECK,
     )
     output = tmp_path / "out" / "failing.ipynb"
     op = JupyterCondaOperator(
