@@ -19,11 +19,6 @@ from __future__ import annotations
 import os
 import sys
 
-# Python put this file's folder first on sys.path: its modules (progress.py, request.py, ...)
-# must not shadow the environment's own.
-if sys.path and os.path.realpath(sys.path[0]) == os.path.dirname(os.path.realpath(__file__)):
-    del sys.path[0]
-
 #: The status when the notebook's kernel is missing and none can stand in for it.
 NO_KERNEL = 93
 
@@ -53,18 +48,19 @@ def listing(kernels):
     return ", ".join(f"{k} ({lang or 'no language'})" for k, lang in sorted(kernels.items())) or "none"
 
 
-def missing_from_task(name, environment):
-    """Why the run stops when the task's own kernel is not found."""
+def missing_from_task(kernels, name, environment):
+    """Why the run stops when the task's own kernel is not among ``kernels`` (name -> language)."""
     return (
         f"kernel '{name}' (the task's kernel=) is not in conda environment '{environment}'; the "
-        f"environment's kernels: {listing(environment_kernels())}. Set kernel= to one of them, or "
+        f"environment's kernels: {listing(kernels)}. Set kernel= to one of them, or "
         f"install the kernel '{name}' into the environment"
     )
 
 
-def choose(name, language, environment):
-    """(the kernel to run with, None) or (None, why there is none)."""
-    kernels = environment_kernels()
+def choose(kernels, name, language, environment):
+    """Among ``kernels`` (name -> language), the one to run the notebook with in place of its
+    missing kernel ``name``: (that kernel, None), or (None, why there is none). The DAG-integrity
+    kit decides with this too."""
     same_language = sorted(k for k, lang in kernels.items() if language and lang.lower() == language.lower())
     if len(same_language) == 1:
         return same_language[0], None
@@ -86,10 +82,11 @@ def main(argv):
     check, papermill_args = ([], argv[1:]) if argv[0] == "--" else (argv[:5], argv[6:])
     if check and not is_found(check[0]):
         name, language, environment, report, whose = check
+        kernels = environment_kernels()
         if whose == "task":
-            kernel, problem = None, missing_from_task(name, environment)
+            kernel, problem = None, missing_from_task(kernels, name, environment)
         else:
-            kernel, problem = choose(name, language, environment)
+            kernel, problem = choose(kernels, name, language, environment)
         if kernel is None:
             with open(report, "w", encoding="utf-8") as out:
                 out.write(problem)
@@ -107,4 +104,8 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    # Python put this file's folder first on sys.path: its modules (progress.py, request.py, ...)
+    # must not shadow the environment's own, which main() imports.
+    if sys.path and os.path.realpath(sys.path[0]) == os.path.dirname(os.path.realpath(__file__)):
+        del sys.path[0]
     sys.exit(main(sys.argv[1:]))

@@ -11,8 +11,9 @@ import difflib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from airflow_jupyter_provider.run.start_papermill import choose, missing_from_task
 from airflow_jupyter_provider.testing.findings import Problem
-from airflow_jupyter_provider.testing.kernels import environment_kernels, stand_in
+from airflow_jupyter_provider.testing.kernels import environment_kernels
 from airflow_jupyter_provider.testing.subject import TaskUnderCheck, Unavailable
 
 #: How alike a given name and a declared one must be (difflib's ratio) to suggest the declared one.
@@ -102,25 +103,13 @@ def kernel_is_installed(task: TaskUnderCheck) -> Iterator[Problem]:
     kernels = environment_kernels(prefix)
     if name.lower() in kernels:
         return
+    # What a run would decide in the environment (run/start_papermill.py), in the same words.
     if task.given_kernel:
-        has = ", ".join(sorted(kernels)) or "none"
-        yield Problem(f"kernel {name!r} is not in conda_env '{prefix}' (it has: {has})")
+        yield Problem(missing_from_task(kernels, name, str(prefix)))
         return
-    language = task.notebook.language
-    chosen, same = stand_in(kernels, language)
-    if chosen is not None:
-        return
-    if not language:
-        why = "the notebook names no language to choose another by"
-    elif same:
-        why = f"{len(same)} of its kernels are for {language}"
-    else:
-        why = f"none of its kernels is for {language}"
-    has = ", ".join(f"{k} ({lang or 'no language'})" for k, lang in sorted(kernels.items())) or "none"
-    yield Problem(
-        f"the notebook's kernel {name!r} is not in conda_env '{prefix}', and {why} (it has: {has}): "
-        "set kernel= to the one to run it with"
-    )
+    chosen, problem = choose(kernels, name, task.notebook.language or "", str(prefix))
+    if chosen is None:
+        yield Problem(problem)
 
 
 @dataclass(frozen=True)

@@ -26,13 +26,6 @@ def environment_kernels(prefix: Path) -> dict[str, str]:
     return kernels
 
 
-def stand_in(kernels: dict[str, str], language: str | None) -> tuple[str | None, list[str]]:
-    """The kernel a run takes in place of the notebook's missing one (the only one of the
-    notebook's ``language``), and the kernels of that language."""
-    same = sorted(name for name, lang in kernels.items() if language and lang.lower() == language.lower())
-    return (same[0] if len(same) == 1 else None), same
-
-
 def _language(spec: Path) -> str:
     try:
         return str(json.loads(spec.read_text(encoding="utf-8")).get("language") or "")

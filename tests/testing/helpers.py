@@ -88,15 +88,16 @@ EXPECTED = [
     error(
         "missing_kernel",
         "kernel",
-        f"kernel 'ir' is not in conda_env '{BROKEN_DAGS}/envs/demo' (it has: python3)",
+        f"kernel 'ir' (the task's kernel=) is not in conda environment '{BROKEN_DAGS}/envs/demo'; the "
+        "environment's kernels: python3 (python). Set kernel= to one of them, or install the kernel "
+        "'ir' into the environment",
     ),
     error(
         "kernel_stand_in_ambiguous",
         "kernel",
-        "the notebook's kernel 'conda-env-analysis-py' is not in conda_env "
-        f"'{BROKEN_DAGS}/envs/two_pythons', and 2 of its kernels are for python "
-        "(it has: python3 (python), python3-gpu (python)): "
-        "set kernel= to the one to run it with",
+        "the notebook's kernel 'conda-env-analysis-py' is not in conda environment "
+        f"'{BROKEN_DAGS}/envs/two_pythons', and 2 of its kernels are for python; the environment's "
+        "kernels: python3 (python), python3-gpu (python). Set kernel= to the one to run the notebook with",
     ),
     error(
         "not_an_environment",

@@ -88,8 +88,9 @@ def test_a_kernel_missing_from_a_real_environment_is_found(
     shutil.copyfile(BROKEN_DAGS / "notebooks" / "forecast.ipynb", tmp_path / "forecast.ipynb")
     (tmp_path / "kernels.py").write_text(DAG.format(prefix=str(conda_install.prefix)))
     assert [str(finding) for finding in check_dag_folder(tmp_path)] == [
-        f"kernels.py: dag kernels, task julia-1_10: kernel 'julia-1.10' is not in conda_env "
-        f"'{conda_install.prefix}' (it has: python3)"
+        "kernels.py: dag kernels, task julia-1_10: kernel 'julia-1.10' (the task's kernel=) is not in "
+        f"conda environment '{conda_install.prefix}'; the environment's kernels: python3 (python). Set "
+        "kernel= to one of them, or install the kernel 'julia-1.10' into the environment"
     ]
 
 
@@ -113,7 +114,6 @@ def test_the_notebooks_kernel_missing_from_a_real_environment_has_a_stand_in_or_
     (gpu / "kernel.json").write_text('{"argv": ["python"], "display_name": "GPU", "language": "python"}')
     assert [str(finding) for finding in check_dag_folder(tmp_path)] == [
         "kernels.py: dag kernels, task run: the notebook's kernel 'conda-env-analysis-py' is not in "
-        f"conda_env '{prefix}', and 2 of its kernels are for python "
-        "(it has: python3 (python), python3-gpu (python)): "
-        "set kernel= to the one to run it with"
+        f"conda environment '{prefix}', and 2 of its kernels are for python; the environment's kernels: "
+        "python3 (python), python3-gpu (python). Set kernel= to the one to run the notebook with"
     ]
