@@ -74,8 +74,11 @@ class JupyterFailedCellRunFacet(RunFacet):
         return SCHEMA_URL.format("jupyterFailedCell")
 
 
-def operator_lineage(report: RunReport) -> OperatorLineage:
-    """The ``OperatorLineage`` the operator hands the OpenLineage listener for ``report``."""
+def operator_lineage(report: RunReport | None) -> OperatorLineage:
+    """The ``OperatorLineage`` the operator hands the OpenLineage listener for ``report``; an
+    empty one for None (a task that runs no notebook)."""
+    if report is None:
+        return OperatorLineage()
     environment = report.environment
     run_facets: dict[str, Any] = {
         "jupyterCondaEnvironment": JupyterCondaEnvironmentRunFacet(

@@ -345,13 +345,17 @@ class JupyterCondaOperator(BaseOperator):
         """As on start, with the environment as the run used it (an archive's sha256 and folder)."""
         from airflow_jupyter_provider.lineage.facets import operator_lineage
 
-        return operator_lineage(self._lineage_report().ended(self._run_result))
+        report = self._lineage_report()
+        return operator_lineage(report and report.ended(self._run_result))
 
     def get_openlineage_facets_on_failure(self, task_instance: Any) -> OperatorLineage:
         """As on complete, with the cell that failed, if one did."""
         return self.get_openlineage_facets_on_complete(task_instance)
 
-    def _lineage_report(self) -> RunReport:
+    def _lineage_report(self) -> RunReport | None:
+        """What lineage says of this task's run; None when ``run_flag`` keeps it from running."""
+        if self.run_flag == "FORBIDDEN":
+            return None
         run = NotebookRun.create(
             **{**self._run_arguments(), "output_html": None},
             base_dir=Path(self.dag.fileloc).parent,

@@ -195,3 +195,18 @@ def test_on_failure_the_failed_cell_is_a_facet_and_the_partial_output_notebook_t
     assert failed["run"]["jupyterCondaEnvironment"] == facet(
         "jupyterCondaEnvironment", kind="name", name="jupyter-test"
     )
+
+
+def test_a_forbidden_task_reports_no_notebook_read_or_written(tmp_path: Path) -> None:
+    op = JupyterCondaOperator(
+        task_id="forbidden",
+        input_nb="in.ipynb",
+        output_nb="out.ipynb",
+        conda_env="analysis",
+        run_flag="FORBIDDEN",
+        dag=dag_in(tmp_path, "lineage_forbidden"),
+    )
+    extractor = extractors.DefaultExtractor(op)
+
+    for lineage in (extractor.extract(), extractor.extract_on_complete(None)):
+        assert received(lineage) == {"inputs": [], "outputs": [], "run": {}}
