@@ -135,8 +135,10 @@ class JupyterCondaOperator(BaseOperator):
         """``BaseOperator.partial``, with the DolphinScheduler arguments mapped as ``__init__`` maps them.
 
         The scheduler reads a mapped task's priority, pool, retry delay and timeout from its
-        partial arguments, never from the task a worker builds for each map index: they are
-        mapped here, when the DAG file is parsed, and a mistake in them fails the parse.
+        partial arguments, and the executor its ``executor_config``, never from the task a
+        worker builds for each map index: they are mapped here, when the DAG file is parsed, and
+        a mistake in them fails the parse. (Limits given to ``expand()`` differ by map index, so
+        no pod can carry them: the worker enforces those with cgroups.)
         """
         policy = TimeoutPolicy.of(
             kwargs.get("timeout"), kwargs.get("timeout_strategy"), kwargs.get("on_timeout_alarm")
@@ -145,6 +147,9 @@ class JupyterCondaOperator(BaseOperator):
         if not policy.fails_task:
             scheduling["timeout"] = None
         kwargs.update(base_operator_arguments(scheduling, kwargs))
+        limits = requested_limits(kwargs.get("cpu_quota"), kwargs.get("max_memory"))
+        if kubernetes.pod_enforces(limits, kwargs):
+            kwargs["executor_config"] = kubernetes.executor_config(limits)
         return super().partial(**kwargs)
 
     def __init__(
@@ -187,10 +192,14 @@ class JupyterCondaOperator(BaseOperator):
         }
         # One map index's task: partial() mapped these already, and Airflow filled in its own
         # defaults for the other BaseOperator arguments; neither is the author's.
-        kwargs.update(base_operator_arguments(scheduling, {} if built_from_mapped(self) else kwargs))
-        limits_in_pod = kubernetes.pod_enforces(limits, kwargs)
-        if limits_in_pod:
-            kwargs["executor_config"] = kubernetes.executor_config(limits)
+        from_mapped = built_from_mapped(self)
+        kwargs.update(base_operator_arguments(scheduling, {} if from_mapped else kwargs))
+        if from_mapped:  # partial() gave the pod the limits, or the author's executor_config is kept
+            limits_in_pod = kubernetes.pod_carries(limits, kwargs)
+        else:
+            limits_in_pod = kubernetes.pod_enforces(limits, kwargs)
+            if limits_in_pod:
+                kwargs["executor_config"] = kubernetes.executor_config(limits)
         super().__init__(**kwargs)
         self.timeout_policy = timeout_policy
         self.cpu_quota = cpu_quota

@@ -66,6 +66,14 @@ def pod_enforces(limits: Sequence[Limit], operator_arguments: dict[str, Any]) ->
     )
 
 
+def pod_carries(limits: Sequence[Limit], operator_arguments: dict[str, Any]) -> bool:
+    """Whether the ``executor_config`` among ``operator_arguments`` (a mapped task's, made by
+    ``partial()``) sets exactly ``limits`` as the pod's resource limits."""
+    if not limits or not runs_on_kubernetes(operator_arguments.get("executor")):
+        return False
+    return operator_arguments.get("executor_config") == executor_config(limits)
+
+
 def executor_config(limits: Sequence[Limit]) -> dict[str, Any]:
     """An ``executor_config`` whose pod override sets the task container's resource limits."""
     from kubernetes.client import models as k8s

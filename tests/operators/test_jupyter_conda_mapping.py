@@ -350,3 +350,33 @@ def test_a_mapped_task_gets_the_scheduling_arguments_when_the_dag_file_is_parsed
 def test_a_mapped_tasks_scheduling_mistakes_are_refused_at_parse_time(kwargs, message):
     with pytest.raises(ValueError, match=message):
         make_mapped(**kwargs)
+
+
+def test_a_mapped_task_on_kubernetes_gives_its_pods_the_limits_and_each_index_leaves_them_to_the_pod(
+    executors,
+):
+    pytest.importorskip("kubernetes")
+    executors("KubernetesExecutor")
+    mapped = make_mapped(cpu_quota=50, max_memory=512)
+    # The executor builds each map index's pod from the mapped task's own executor_config.
+    assert pod_limits(mapped) == {"cpu": "500m", "memory": "512Mi"}
+
+    task = mapped.unmap({"parameters": {}})  # as a worker builds map index 0's task
+
+    assert task.limits_in_pod
+    assert [str(limit) for limit in task.limits] == ["cpu_quota=50% of one core", "max_memory=512 MB"]
+
+
+def test_a_mapped_tasks_own_executor_config_is_kept_and_its_limits_left_to_the_worker(executors):
+    executors("KubernetesExecutor")
+    own = {"pod_override": "the user's own"}
+    mapped = make_mapped(cpu_quota=50, executor_config=own)
+    assert mapped.executor_config == own
+    assert not mapped.unmap({"parameters": {}}).limits_in_pod
+
+
+def test_a_mapped_task_elsewhere_gets_no_pod_and_its_worker_enforces_the_limits(executors):
+    executors("LocalExecutor")
+    mapped = make_mapped(cpu_quota=50)
+    assert mapped.executor_config == {}
+    assert not mapped.unmap({"parameters": {}}).limits_in_pod
