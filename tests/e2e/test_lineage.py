@@ -7,9 +7,10 @@ known cell in the demo's named environment ``jupyter-demo``. Each task's events 
 and output notebooks as datasets and carry the provider's run facets; the events are read as a
 consumer reads them, from the JSON the OpenLineage client wrote.
 
-``airflow dags test`` emits no OpenLineage events on Airflow 3.3, hence the stack. The provider's
-listener emits a task's events from a fork of the task's process, possibly after the task
-instance has its final state: the test waits for them to be in the file.
+The tasks run as in a deployment: queued by the scheduler, run by LocalExecutor in supervised
+task processes. The provider's listener emits a task's events from a fork of the task's
+process, possibly after the task instance has its final state: the test waits for them to be
+in the file.
 """
 
 from __future__ import annotations
