@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+#: The end-to-end tests' own DAGs, one DAG per file, named after the file.
+E2E_DAGS = Path(__file__).with_name("dags")
+#: The namespace of the jobs (DAGs and tasks) in ``e2e_dags_stack``'s OpenLineage events.
+OPENLINEAGE_NAMESPACE = "airflow-jupyter-provider-e2e"
 #: Seconds a page may take to show what a test waits for.
 UI_TIMEOUT = 30
 
@@ -31,6 +35,11 @@ class DemoFolder:
     def output(self) -> Path:
         """Where the example DAGs write their notebooks (the Variable jupyter_demo_output_dir)."""
         return self.path / "output"
+
+
+def e2e_dag_ids() -> list[str]:
+    """The ids of the DAGs in ``E2E_DAGS``."""
+    return sorted(path.stem for path in E2E_DAGS.glob("*.py") if not path.name.startswith("_"))
 
 
 def ui_login(browser: WebDriver, stack: AirflowStack) -> None:

@@ -8,17 +8,14 @@ test creates once it has seen the cells before it in the tab.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
-from devtools.demo import airflow_settings
 from devtools.stack import AirflowStack
 from tests.e2e.helpers import (
     UI_TIMEOUT,
-    DemoFolder,
     screenshot,
     ui_login,
     wait_for_notebook_text,
@@ -27,7 +24,6 @@ from tests.helpers import wait_for
 
 pytestmark = pytest.mark.e2e
 
-DAGS = Path(__file__).with_name("dags")
 DAG_ID = "jupyter_conda_live"
 TASK_ID = "wait_for_release"
 FIRST_OUTPUT = "first output: data loaded"
@@ -35,32 +31,21 @@ FIRST_OUTPUT = "first output: data loaded"
 WAITING = "Running cell 4/5: while not Path(release_file).exists():"
 
 
-@pytest.fixture(scope="module")
-def live_stack(demo_folder: DemoFolder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowStack]:
-    settings = {
-        **airflow_settings(demo_folder.conda, demo_folder.path),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-    }
-    with AirflowStack(tmp_path_factory.mktemp("live-stack"), DAGS, settings) as stack:
-        stack.wait_for_dag(DAG_ID)
-        yield stack
-
-
 def test_the_tab_shows_the_running_notebook_and_its_end_without_a_reload(
-    live_stack: AirflowStack, browser, tmp_path: Path
+    e2e_dags_stack: AirflowStack, browser, tmp_path: Path
 ) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     release = tmp_path / "release"
-    run_id = live_stack.trigger(DAG_ID, {"release_file": str(release)})
+    run_id = e2e_dags_stack.trigger(DAG_ID, {"release_file": str(release)})
     # The UI has a page for a task instance once the scheduler has made it.
-    assert wait_for(lambda: live_stack.task_instances(DAG_ID, run_id), timeout=60)
+    assert wait_for(lambda: e2e_dags_stack.task_instances(DAG_ID, run_id), timeout=60)
     wait = WebDriverWait(browser, UI_TIMEOUT)
     slow_wait = WebDriverWait(browser, 180)  # the task is queued, unpacks nothing, starts a kernel
-    ui_login(browser, live_stack)
-    browser.get(f"{live_stack.base_url}/dags/{DAG_ID}/runs/{quote(run_id, safe='')}/tasks/{TASK_ID}")
+    ui_login(browser, e2e_dags_stack)
+    browser.get(f"{e2e_dags_stack.base_url}/dags/{DAG_ID}/runs/{quote(run_id, safe='')}/tasks/{TASK_ID}")
     wait.until(
         expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, 'a[href$="/plugin/jupyter-notebook"]'))
     ).click()
@@ -82,4 +67,4 @@ def test_the_tab_shows_the_running_notebook_and_its_end_without_a_reload(
     finally:
         browser.switch_to.default_content()
     screenshot(browser, "notebook-live-finished")
-    assert live_stack.wait_for_run(DAG_ID, run_id, timeout=60) == "success"
+    assert e2e_dags_stack.wait_for_run(DAG_ID, run_id, timeout=60) == "success"
