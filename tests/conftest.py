@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 # Airflow reads its home when first imported: give this run its own before anything does.
-os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="airflow-home-")
+AIRFLOW_HOME = os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="airflow-home-")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__PARALLELISM"] = "2"
 # Packed environments are unpacked into a cache of this run's own, not the user's; on tmpfs
@@ -109,8 +109,10 @@ def s3_connection(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    # The unpacked environments (about 600 MB) would otherwise stay in tmpfs, that is in memory.
+    # The unpacked environments (about 600 MB) would otherwise stay in tmpfs, that is in memory;
+    # the Airflow home (its database, logs) would pile up in /tmp, one per run.
     shutil.rmtree(ENV_CACHE_DIR, ignore_errors=True)
+    shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
 
 
 def pytest_configure(config: pytest.Config) -> None:
