@@ -19,25 +19,19 @@ run's cgroups ``DIR``: SIGTERM, then SIGKILL after the grace period), removes th
 exits. Otherwise it reaps what reparents to it and, once COMMAND ends, ends the same way (exit
 status or signal), so the hook reads the launcher's exit statuses unchanged.
 
-It runs for every task, so it imports only the standard library, psutil and the two small
-modules that stop processes and remove groups.
+It starts for every task, so until it must stop a run it imports only a few modules of the
+standard library: psutil and the modules that stop processes and remove groups are imported
+when the task process has died.
 """
 
 from __future__ import annotations
 
 import ctypes
-import logging
 import os
 import signal
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import NoReturn
-
-import psutil
-
-from airflow_jupyter_provider.limits.group import RunGroup
-from airflow_jupyter_provider.processes import existing, terminate
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
@@ -73,7 +67,7 @@ def main(argv: Sequence[str]) -> NoReturn:
     exit_as(status)
 
 
-def parse(argv: Sequence[str]) -> tuple[int, list[Path], list[str]]:
+def parse(argv: Sequence[str]) -> tuple[int, list[str], list[str]]:
     """``--task-pid PID [--cgroup DIR]... -- COMMAND...``, as ``launcher.command`` writes it."""
     args = list(argv)
     if args[:1] != ["--task-pid"] or "--" not in args:
@@ -81,7 +75,7 @@ def parse(argv: Sequence[str]) -> tuple[int, list[Path], list[str]]:
     task_pid, args = int(args[1]), args[2:]
     cgroups = []
     while args[0] == "--cgroup":
-        cgroups.append(Path(args[1]))
+        cgroups.append(args[1])
         args = args[2:]
     return task_pid, cgroups, args[1:]
 
@@ -133,7 +127,7 @@ def exit_as(status: int) -> NoReturn:
     sys.exit(os.waitstatus_to_exitcode(status))
 
 
-def stop_run(cgroups: list[Path]) -> None:
+def stop_run(cgroups: list[str]) -> None:
     """Stop every process of the run and remove its cgroups.
 
     The task log went with the task process, so nothing is written (the output pipe has no
@@ -145,7 +139,15 @@ def stop_run(cgroups: list[Path]) -> None:
     with open(os.devnull, "w") as devnull:
         os.dup2(devnull.fileno(), sys.stdout.fileno())
         os.dup2(devnull.fileno(), sys.stderr.fileno())
-    group = RunGroup(directories=list(cgroups))
+    import logging
+    from pathlib import Path
+
+    import psutil
+
+    from airflow_jupyter_provider.limits.group import RunGroup
+    from airflow_jupyter_provider.processes import existing, terminate
+
+    group = RunGroup(directories=[Path(directory) for directory in cgroups])
     guardian = psutil.Process()
     for _ in range(STOP_ROUNDS):
         victims = [*guardian.children(recursive=True), *existing(group.pids())]
