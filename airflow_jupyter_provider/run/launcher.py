@@ -18,7 +18,9 @@ from pathlib import Path
 from airflow_jupyter_provider.environments import Activation
 
 SCRIPT = Path(__file__).with_name("run_notebook.sh")
-GUARDIAN = "airflow_jupyter_provider.run.guardian"
+#: Run as a script by an isolated Python without site-packages (``-I -S``): about 25 ms less
+#: start-up for every task. It enables them itself only when it must stop a run.
+GUARDIAN = Path(__file__).with_name("guardian.py")
 
 #: Exit statuses of the script that mean the environment or the run's set-up, not the notebook,
 #: failed. None of them can be fixed by a retry; each message says what to fix.
@@ -44,7 +46,7 @@ def command(
     """The argument vector that joins ``cgroup_procs``, activates, then runs papermill, after the
     kernel check when ``kernel_check`` holds its arguments (``KernelCheck.argv``), under a
     guardian that stops it all and removes the groups if this (the task) process dies."""
-    guardian = [sys.executable, "-I", "-m", GUARDIAN, "--task-pid", str(os.getpid())]
+    guardian = [sys.executable, "-I", "-S", str(GUARDIAN), "--task-pid", str(os.getpid())]
     argv = ["bash", str(SCRIPT)]
     for procs in cgroup_procs:
         guardian += ["--cgroup", str(procs.parent)]
