@@ -27,8 +27,8 @@ from packaging.version import Version
 from airflow_jupyter_provider.exceptions import InvalidRunError, to_airflow
 from airflow_jupyter_provider.hooks.jupyter_conda import JupyterCondaHook
 from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator
-from airflow_jupyter_provider.run.outcome import RunResult
 from airflow_jupyter_provider.run.request import NotebookRun
+from airflow_jupyter_provider.run.run_result import RunResult
 from devtools.notebooks import write_notebook
 from devtools.processes import marked_processes
 

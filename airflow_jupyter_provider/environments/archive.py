@@ -1,5 +1,5 @@
-"""conda-pack archives: recognising them by suffix, unpacking them safely, and making the
-unpacked environment work where it is (``conda-unpack``)."""
+"""conda-pack archives: unpacking them safely (recognised by suffix, ``formats.py``), and making
+the unpacked environment work where it is (``conda-unpack``)."""
 
 from __future__ import annotations
 
@@ -17,32 +17,11 @@ else:
     # 3.11.2 has none: the backport is the newer standard-library tarfile, filters included.
     from backports import tarfile
 
+from airflow_jupyter_provider.environments.formats import ARCHIVE_FORMATS, archive_format
 from airflow_jupyter_provider.exceptions import ArchiveError
 
-#: Suffix -> how to open it. Matched case-insensitively, longest suffix first.
-ARCHIVE_FORMATS: dict[str, str] = {
-    ".tar.gz": "tar",
-    ".tgz": "tar",
-    ".tar.bz2": "tar",
-    ".tbz2": "tar",
-    ".tar.xz": "tar",
-    ".txz": "tar",
-    ".tar": "tar",
-    ".zip": "zip",
-    ".tar.zst": "zstd",
-    ".tzst": "zstd",
-}
 #: What every conda-pack archive holds.
 CONDA_PACK_LAYOUT = ("bin/activate", "bin/conda-unpack", "conda-meta")
-
-
-def archive_format(location: str) -> str | None:
-    """The format of ``location`` judged by its suffix, or None when it is no archive."""
-    lowered = location.lower()
-    for suffix in sorted(ARCHIVE_FORMATS, key=len, reverse=True):
-        if lowered.endswith(suffix):
-            return ARCHIVE_FORMATS[suffix]
-    return None
 
 
 def unpack(archive: Path, destination: Path) -> None:

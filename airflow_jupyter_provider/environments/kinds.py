@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
-from airflow_jupyter_provider.environments.archive import ARCHIVE_FORMATS, archive_format
+from airflow_jupyter_provider.environments.formats import ARCHIVE_FORMATS, archive_format
 from airflow_jupyter_provider.exceptions import CondaEnvError, JupyterCondaError
 from airflow_jupyter_provider.locations import is_local, local_path
 

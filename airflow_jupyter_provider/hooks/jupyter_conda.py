@@ -22,12 +22,13 @@ from airflow_jupyter_provider.limits.enforce import enforced
 from airflow_jupyter_provider.limits.group import RunGroup
 from airflow_jupyter_provider.run import launcher
 from airflow_jupyter_provider.run.kernel_check import KernelCheck, kernel_problem
-from airflow_jupyter_provider.run.outcome import ExecutedNotebook, RunResult
+from airflow_jupyter_provider.run.outcome import ExecutedNotebook
 from airflow_jupyter_provider.run.papermill_args import Locations, injects_parameters, papermill_command
 from airflow_jupyter_provider.run.parameters import write_parameters_file
 from airflow_jupyter_provider.run.process import StreamedProcess
 from airflow_jupyter_provider.run.progress import CellPlan, CellProgress, LogLine
 from airflow_jupyter_provider.run.request import NotebookRun
+from airflow_jupyter_provider.run.run_result import RunResult
 from airflow_jupyter_provider.run.staging import Staged, stage, upload_quietly
 
 

@@ -10,8 +10,8 @@ from airflow_jupyter_provider.run.papermill_args import Locations
 if TYPE_CHECKING:
     from airflow_jupyter_provider.environments import EnvironmentFacts
     from airflow_jupyter_provider.run.failure import FailedCell
-    from airflow_jupyter_provider.run.outcome import RunResult
     from airflow_jupyter_provider.run.request import NotebookRun
+    from airflow_jupyter_provider.run.run_result import RunResult
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ from airflow.sdk import BaseOperator
 from airflow_jupyter_provider.compat import AirflowSkipException, built_from_mapped
 from airflow_jupyter_provider.exceptions import InvalidRunError, to_airflow
 from airflow_jupyter_provider.limits import Limit, requested_limits
-from airflow_jupyter_provider.lineage.report import RunReport
 from airflow_jupyter_provider.locations import is_local
 from airflow_jupyter_provider.notebook_stamp import task_instance_identity
 from airflow_jupyter_provider.operators import kubernetes
@@ -26,10 +25,10 @@ from airflow_jupyter_provider.operators.ds_mapping import (
 from airflow_jupyter_provider.operators.timeout import AlarmCallback, TimeoutPolicy
 from airflow_jupyter_provider.plugins import NOTEBOOK_XCOM_KEY, OUTPUT_HTML_XCOM_KEY
 from airflow_jupyter_provider.plugins.links import OutputNotebookLink
-from airflow_jupyter_provider.run.outcome import RunResult
 from airflow_jupyter_provider.run.papermill_args import Locations
 from airflow_jupyter_provider.run.render import html_location_for
 from airflow_jupyter_provider.run.request import NotebookRun, check_static
+from airflow_jupyter_provider.run.run_result import RunResult
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
@@ -37,6 +36,7 @@ if TYPE_CHECKING:
     from airflow.sdk.definitions.mappedoperator import OperatorPartial
 
     from airflow_jupyter_provider.hooks.jupyter_conda import JupyterCondaHook
+    from airflow_jupyter_provider.lineage.report import RunReport
 
 #: The XCom key of what the notebook recorded for later tasks (see ``run/results.py``).
 RESULTS_KEY = "results"
@@ -363,6 +363,8 @@ class JupyterCondaOperator(BaseOperator):
 
     def _lineage_report(self) -> RunReport | None:
         """What lineage says of this task's run; None when ``run_flag`` keeps it from running."""
+        from airflow_jupyter_provider.lineage.report import RunReport
+
         if self.run_flag == "FORBIDDEN":
             return None
         run = NotebookRun.create(

@@ -25,7 +25,7 @@ from structlog.testing import capture_logs
 
 from airflow_jupyter_provider.compat import AirflowException, AirflowFailException
 from airflow_jupyter_provider.hooks.jupyter_conda import JupyterCondaHook
-from airflow_jupyter_provider.run.outcome import RunResult
+from airflow_jupyter_provider.run.run_result import RunResult
 from devtools.conda_layout import build_env, conda_root, pack
 from tests.helpers import (
     THRESHOLD_CHECK,

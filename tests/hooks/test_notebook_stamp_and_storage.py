@@ -17,7 +17,7 @@ from structlog.testing import capture_logs
 from airflow_jupyter_provider.compat import AirflowException, AirflowFailException
 from airflow_jupyter_provider.hooks.jupyter_conda import JupyterCondaHook
 from airflow_jupyter_provider.notebook_stamp import stamped_identity, task_instance_identity
-from airflow_jupyter_provider.run.outcome import RunResult
+from airflow_jupyter_provider.run.run_result import RunResult
 from tests.environments.helpers import S3Server
 from tests.helpers import (
     WAIT_FOR_GO,
