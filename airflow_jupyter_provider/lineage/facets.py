@@ -14,7 +14,7 @@ Run facets, each with ``_schemaURL`` ``urn:airflow-jupyter-provider:facet:<facet
 - ``jupyterFailedCell``, once a cell has failed: its ``executionCount``, ``source``,
   ``errorName``, ``errorValue`` and ``traceback`` lines.
 
-Values Airflow masks as secrets are redacted by the provider before an event is sent.
+Parameters are sent as they are: secrets belong in connections or Variables the notebook reads.
 """
 
 from __future__ import annotations
