@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import json
 import os
-import re
 import sqlite3
 import subprocess
 import sys
@@ -132,19 +131,11 @@ class HookRun(threading.Thread):
 #: What Airflow 3.1 itself logs whenever it reads a connection whose type has a '_' in it.
 AIRFLOW_3_1_SCHEME_WARNING = "Connection schemes (type: jupyter_conda) shall not contain '_'"
 
-#: What libzmq prints when a kernel aborts in a known race while its context shuts down, after the
-#: notebook has run: it reaches the task log through the kernel's stderr, rarely, and changes nothing.
-LIBZMQ_SHUTDOWN_RACE = re.compile(r"Assertion failed: .* \(src/signaler\.cpp:\d+\)")
-
 
 def messages(logs: list[dict[str, Any]]) -> list[str]:
     """The hook's log lines as the task log shows them (structlog entries captured by capture_logs)."""
     events = (str(entry.get("event")) for entry in logs)
-    return [
-        event
-        for event in events
-        if not event.startswith(AIRFLOW_3_1_SCHEME_WARNING) and not LIBZMQ_SHUTDOWN_RACE.fullmatch(event)
-    ]
+    return [event for event in events if not event.startswith(AIRFLOW_3_1_SCHEME_WARNING)]
 
 
 def wait_for(condition: Callable[[], bool], timeout: float) -> bool:

@@ -393,7 +393,8 @@ def test_failing_cell_fails_the_task_naming_the_cell_and_keeps_the_partial_noteb
     assert texts["print('before the failure')"] == "before the failure\n"
     assert texts["print('never printed')"] == ""
     # The task log, as the user reads it: each cell as it starts, its output, then the failure.
-    assert messages(logs) == [
+    lines = messages(logs)
+    assert lines[:10] == [
         f"Running {notebook} in conda environment {conda_connection.env_name}",
         f"Input Notebook:  {notebook}",
         f"Output Notebook: {output}",
@@ -404,6 +405,9 @@ def test_failing_cell_fails_the_task_naming_the_cell_and_keeps_the_partial_noteb
         "cell 3/5: print('before the failure')",
         "before the failure",
         "cell 4/5: # check the threshold",
+    ]
+    # Written once the run's process has ended, so last.
+    report = [
         "cell 4/5 failed: ValueError: threshold 42 is too high",
         "Source of the cell:",
         "    # check the threshold",
@@ -418,6 +422,11 @@ def test_failing_cell_fails_the_task_naming_the_cell_and_keeps_the_partial_noteb
         "    ValueError: threshold 42 is too high",
         f"Executed notebook as HTML: {html}",
     ]
+    assert lines[-len(report) :] == report
+    # Between them, at most what the kernel itself printed while it shut down: now and then
+    # libzmq's or tornado's shutdown races (seen in CI) reach the log through its stderr.
+    between = lines[10 : -len(report)]
+    assert len(between) <= 3 and not any(line.startswith("cell ") for line in between), between
     assert [entry["log_level"] for entry in logs if "failed: ValueError" in entry["event"]] == ["error"]
     # The HTML shows the failure too.
     assert RunResult.attached_to(caught.value).output_html == str(html)
