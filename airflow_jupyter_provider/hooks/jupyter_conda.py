@@ -297,7 +297,7 @@ class JupyterCondaHook(BaseHook):
         ruled out before), else the exception papermill ended with (the kernel died,
         papermill could not start it).
         """
-        if failed := executed.failed_cell():
+        if failed := executed.failed_cell:
             for line in failed.report():
                 self.log.error(line)
             return failed.summary(execution_timeout)

@@ -5,6 +5,7 @@ it (the failed cell, the HTML, the results for later tasks), as the :class:`RunR
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from logging import Logger
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,9 @@ class ExecutedNotebook:
             log.warning("Could not read the output notebook %s: %s", location, err)
             return cls(location, None)
 
+    @cached_property
     def failed_cell(self) -> FailedCell | None:
+        """Found once: the hook's error message and the run's result both use it."""
         return None if self.notebook is None else FailedCell.find(self.notebook)
 
     def render(self, html_path: Path, log: Logger) -> str | None:
@@ -70,7 +73,7 @@ class ExecutedNotebook:
             html = self.render(html_path, log)
         elif html_path is not None and not self.written:
             log.info("No HTML at %s: papermill wrote no output notebook in this run", html_path)
-        failed_cell = None if succeeded else self.failed_cell()
+        failed_cell = None if succeeded else self.failed_cell
         return RunResult(self.location, html, results, tuple(problems), failed_cell)
 
 
