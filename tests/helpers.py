@@ -147,6 +147,12 @@ def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
     return condition()
 
 
+def written(path: Path) -> Callable[[], bool]:
+    """A condition for ``wait_for``: ``path`` holds text. A notebook's ``write_text`` creates
+    the file a moment before it writes to it, so "it exists" is not enough."""
+    return lambda: path.exists() and path.read_text() != ""
+
+
 #: A cell that waits (at most two minutes) for the file ``go`` names, so a test sees the run
 #: while it is in this cell.
 WAIT_FOR_GO = "import os, time\nfor _ in range(1200):\n    if os.path.exists(go): break\n    time.sleep(0.1)"

@@ -29,6 +29,7 @@ from tests.helpers import (
     run_notebook,
     wait_for,
     write_notebook,
+    written,
 )
 from tests.limits.fake_v2 import memory_events
 
@@ -57,7 +58,7 @@ def killed_run(
         )
         run.start()
         try:
-            assert wait_for(lambda: pid_file.exists() and pid_file.read_text(), timeout=90), messages(logs)
+            assert wait_for(written(pid_file), timeout=90), messages(logs)
             kernel = psutil.Process(int(pid_file.read_text()))
             assert any("is enforced by cgroup v1" in line for line in messages(logs)), messages(logs)
             os.kill(victim(kernel).pid, signal.SIGKILL)

@@ -23,7 +23,7 @@ from airflow_jupyter_provider.config import CgroupSettings
 from airflow_jupyter_provider.hooks.jupyter_conda import JupyterCondaHook
 from airflow_jupyter_provider.limits.enforce import enforce_limits
 from airflow_jupyter_provider.limits.values import MB, requested_limits
-from tests.helpers import CondaInstall, HookRun, messages, run_notebook, wait_for, write_notebook
+from tests.helpers import CondaInstall, HookRun, messages, run_notebook, wait_for, write_notebook, written
 from tests.limits.conftest import RUNS_PARENT, point_worker_at
 from tests.limits.fake_v2 import FakeCgroup2, memory_events
 
@@ -70,8 +70,7 @@ def running(run: WaitingRun, logs: list) -> Iterator[int]:
     """Start ``run``; the kernel's pid once it waits. The run is released and joined at the end."""
     run.thread.start()
     try:
-        assert wait_for(run.pid_file.exists, timeout=90), messages(logs)
-        assert wait_for(lambda: run.pid_file.read_text() != "", timeout=10)
+        assert wait_for(written(run.pid_file), timeout=90), messages(logs)
         yield int(run.pid_file.read_text())
     finally:
         run.release.touch()

@@ -40,6 +40,7 @@ from tests.helpers import (
     run_task,
     wait_for,
     write_notebook,
+    written,
 )
 
 #: Seconds of wall time over which the kernel's CPU time is measured.
@@ -120,7 +121,7 @@ def test_cpu_quota_50_keeps_a_busy_kernel_at_half_a_core(
         )
         run.start()
         try:
-            assert wait_for(pid_file.exists, timeout=60), messages(logs)
+            assert wait_for(written(pid_file), timeout=60), messages(logs)
             kernel = pid_file.read_text()
             # The log names the group that enforces the quota: the one the kernel runs in.
             quota = enforced_by(messages(logs))["cpu_quota=50% of one core"]
@@ -168,7 +169,7 @@ def test_on_kill_ends_the_run_with_its_daemons_and_removes_its_groups(
         run = TaskRun(op)
         run.start()
         try:
-            assert wait_for(kernel_pid_file.exists, timeout=60), messages(logs)
+            assert wait_for(written(kernel_pid_file), timeout=60), messages(logs)
             daemon, kernel = int(daemon_pid_file.read_text()), int(kernel_pid_file.read_text())
             groups = {path.parent for path in enforced_by(messages(logs)).values()}
             # The daemon left every process tree of the run, but not the run's cgroup.
