@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import signal
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from airflow.sdk import BaseHook
 
 from airflow_jupyter_provider.compat import AirflowException, AirflowNotFoundException
 from airflow_jupyter_provider.config import WorkerSettings
-from airflow_jupyter_provider.environments import Activation, Environment, ResolveOptions, resolve_environment
+from airflow_jupyter_provider.environments import Environment, ResolveOptions, resolve_environment
 from airflow_jupyter_provider.exceptions import JupyterCondaError, RunFailed, to_airflow
 from airflow_jupyter_provider.limits.enforce import enforced
 from airflow_jupyter_provider.limits.group import RunGroup
@@ -30,20 +29,7 @@ from airflow_jupyter_provider.run.progress import CellPlan, CellProgress, LogLin
 from airflow_jupyter_provider.run.request import NotebookRun
 from airflow_jupyter_provider.run.run_result import RunResult
 from airflow_jupyter_provider.run.staging import Staged, stage, upload_quietly
-
-
-@dataclass
-class _Ended:
-    """How the run's process ended, as the hook saw it."""
-
-    started_at: float | None = None
-    status: int | None = None
-    stopped: bool = False
-    exceeded_memory: int | None = None
-    #: why no kernel could stand in for the notebook's missing one (kernel_check.py)
-    kernel_problem: str | None = None
-    #: the environment as the run's shell activated it
-    activation: Activation | None = None
+from airflow_jupyter_provider.run.verdict import RunEnd, failure_of
 
 
 class JupyterCondaHook(BaseHook):
@@ -138,7 +124,7 @@ class JupyterCondaHook(BaseHook):
             staged = stage(run, where, Path(workdir))
             progress = _progress(run, staged.notebook)
             kernel_check = KernelCheck.needed(run.kernel, staged.notebook, run.conda_env)
-            ended = _Ended()
+            ended = RunEnd()
             try:
                 self._execute(run, environment, staged, Path(workdir), progress, kernel_check, ended)
             except BaseException as err:
@@ -148,7 +134,7 @@ class JupyterCondaHook(BaseHook):
                     self._result(run, environment, ended, executed, succeeded=False).attach_to(err)
                 raise
             executed = self._executed(staged, ended)
-            error = self._error(run, where, ended, progress, executed)
+            error = self._verdict(run, where, ended, progress, executed)
             error = self._last_upload(staged, failed=error is not None) or error
             result = self._result(run, environment, ended, executed, succeeded=error is None)
         if error is not None:
@@ -156,7 +142,7 @@ class JupyterCondaHook(BaseHook):
         self.log.info("Output notebook: %s", where.output)
         return result
 
-    def _executed(self, staged: Staged, ended: _Ended) -> ExecutedNotebook:
+    def _executed(self, staged: Staged, ended: RunEnd) -> ExecutedNotebook:
         """The output notebook papermill left, read once, with the user's input location in it."""
         assert ended.started_at is not None
         executed = ExecutedNotebook.load(
@@ -170,13 +156,30 @@ class JupyterCondaHook(BaseHook):
         self,
         run: NotebookRun,
         environment: Environment,
-        ended: _Ended,
+        ended: RunEnd,
         executed: ExecutedNotebook,
         *,
         succeeded: bool,
     ) -> RunResult:
         result = executed.result(run.output_html, succeeded=succeeded, log=self.log)
         return replace(result, environment=environment.facts(ended.activation))
+
+    def _verdict(
+        self,
+        run: NotebookRun,
+        where: Locations,
+        ended: RunEnd,
+        progress: CellProgress,
+        executed: ExecutedNotebook,
+    ) -> RunFailed | None:
+        """Why the run failed, if it did (``run/verdict.py``); the log shows what the task's
+        exception sums up: the failed cell's source and traceback, say."""
+        failure = failure_of(run, where, ended, progress, executed, conda_path=self.settings.conda_path)
+        if failure is None:
+            return None
+        for line in failure.report:
+            self.log.error(line)
+        return failure.error
 
     def _last_upload(self, staged: Staged, *, failed: bool) -> RunFailed | None:
         """Upload the output notebook as the run left it. A failed run's partial notebook is
@@ -200,7 +203,7 @@ class JupyterCondaHook(BaseHook):
         workdir: Path,
         progress: CellProgress,
         kernel_check: KernelCheck | None,
-        ended: _Ended,
+        ended: RunEnd,
     ) -> None:
         """Prepare the run (limits first, then the environment), run it, and release both."""
         with (
@@ -238,7 +241,7 @@ class JupyterCondaHook(BaseHook):
         return on_line
 
     def _stream(
-        self, argv: list[str], workdir: Path, group: RunGroup, on_line: Callable[[str], None], ended: _Ended
+        self, argv: list[str], workdir: Path, group: RunGroup, on_line: Callable[[str], None], ended: RunEnd
     ) -> None:
         """Start the run's process and hand it each line of its output until it ends."""
         self._process = StreamedProcess(argv, env=launcher.child_env(), cwd=str(workdir), members=group.pids)
@@ -252,74 +255,9 @@ class JupyterCondaHook(BaseHook):
         for level, text in lines:
             self.log.log(level, text)
 
-    def _error(
-        self,
-        run: NotebookRun,
-        where: Locations,
-        ended: _Ended,
-        progress: CellProgress,
-        executed: ExecutedNotebook,
-    ) -> RunFailed | None:
-        """Why the run failed, if it did, and whether a retry may help."""
-        if ended.stopped:
-            return RunFailed(f"The run of {where.input} was stopped before it finished", retryable=True)
-        if ended.exceeded_memory is not None:
-            return RunFailed(
-                f"Notebook {where.input} ran out of memory: the memory limit of {ended.exceeded_memory} MB "
-                "(max_memory) was exceeded and the kernel's OOM killer ended a process of the run. It "
-                "is not retried, as a retry would exceed it again: raise max_memory or make the "
-                f"notebook use less. The output notebook is kept at {where.output}"
-            )
-        assert ended.status is not None
-        conda_path = self.settings.conda_path
-        if failure := launcher.environment_failure(
-            ended.status, conda_path=conda_path, conda_env=run.conda_env
-        ):
-            return RunFailed(failure)
-        if ended.kernel_problem is not None:
-            return RunFailed(ended.kernel_problem)
-        if ended.status != 0:
-            what = self._explain_failure(ended.status, run.execution_timeout, progress, executed)
-            return RunFailed(
-                f"Notebook {where.input} failed: {what.removesuffix('.')}. The output notebook is kept at "
-                f"{where.output}",
-                retryable=True,
-            )
-        return None
-
-    def _explain_failure(
-        self, status: int, execution_timeout: int | None, progress: CellProgress, executed: ExecutedNotebook
-    ) -> str:
-        """Log what made the notebook fail; return it in a few words for the task's exception.
-
-        The output notebook tells best: the failed cell's source, exception and traceback.
-        Without a failed cell in it, a signal that killed papermill does (an OOM kill was
-        ruled out before), else the exception papermill ended with (the kernel died,
-        papermill could not start it).
-        """
-        if failed := executed.failed_cell:
-            for line in failed.report():
-                self.log.error(line)
-            return failed.summary(execution_timeout)
-        if status < 0:
-            return f"papermill was killed by signal {_signal_name(-status)}"
-        if error := progress.papermill_error:
-            for line in error:
-                self.log.error(line)
-            return f"papermill exited with status {status}: {error[0]}"
-        return f"papermill exited with status {status} (see the log above)"
-
 
 def _progress(run: NotebookRun, notebook: Any | None) -> CellProgress:
     """What follows papermill's output: with the input notebook read, it names each cell."""
     if notebook is None:
         return CellProgress(None)
     return CellProgress(CellPlan.of(notebook.cells, injects_parameters(run.parameters, run.others)))
-
-
-def _signal_name(number: int) -> str:
-    """``SIGKILL`` for 9; the number itself for a signal Python has no name for (real-time ones)."""
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return str(number)
