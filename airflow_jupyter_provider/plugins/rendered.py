@@ -3,7 +3,8 @@ instance's stamp, rendered once per version and kept in the API server's memory.
 
 The key of a rendered page is the notebook's identity and modification (``notebook_source.py``),
 so a view of an unchanged notebook costs a ``stat`` and no reading or rendering; papermill saving
-the notebook after a cell makes a new version.
+the notebook after a cell makes a new version. Each page ends with ``SCROLL_SCRIPT``, the tab's
+way to keep the reader's place when a new version swaps in.
 """
 
 from __future__ import annotations
@@ -40,6 +41,27 @@ class RenderedNotebook:
 
 PAGES: SizedLru[RenderedNotebook] = SizedLru(MAX_CACHED_HTML)
 
+SCROLL_SCRIPT = """<script>
+(function () {
+  "use strict";
+  if (parent === window) { return; }
+  var page = document.scrollingElement;
+  window.addEventListener("scroll", function () {
+    var bottom = page.scrollHeight - page.clientHeight;
+    parent.postMessage({top: page.scrollTop, atBottom: page.scrollTop >= bottom - 2}, "*");
+  }, {passive: true});
+  window.addEventListener("message", function (event) {
+    var place = event.data;
+    if (event.source !== parent || !place || typeof place.top !== "number") { return; }
+    page.scrollTop = place.atBottom === true ? page.scrollHeight : place.top;
+  });
+})();
+</script>"""
+"""The page's half of keeping the reader's place in the tab (``shell_page.py``), which frames it
+sandboxed, so neither can read the other: it tells the tab where the reader scrolled to and
+scrolls where the tab asks, to the bottom for a reader who was there. Only numbers travel, to
+and from the tab's window alone; outside a frame it does nothing."""
+
 
 def rendered_notebook(source: NotebookSource, identity: Mapping[str, Any]) -> RenderedNotebook | None:
     """The current version of the notebook at ``source``, if it is stamped with ``identity``;
@@ -54,8 +76,8 @@ def rendered_notebook(source: NotebookSource, identity: Mapping[str, Any]) -> Re
     if (stamped := stamped_identity(notebook)) != identity:
         return _refused(source, "no stamp" if stamped is None else "its stamp is another's")
     progress = NotebookProgress.of(notebook)
-    html = notebook_html(notebook, notebook_title(source.location))
-    page = RenderedNotebook(stamped, _version_tag(key), html, progress)
+    head, end, tail = notebook_html(notebook, notebook_title(source.location)).rpartition("</body>")
+    page = RenderedNotebook(stamped, _version_tag(key), head + SCROLL_SCRIPT + end + tail, progress)
     PAGES.put(key, page, len(page.html))
     return page
 

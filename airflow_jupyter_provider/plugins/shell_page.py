@@ -7,6 +7,13 @@ line, which it sets as text. Its script asks the status route (``.../status``, s
 loads ``.../view?...&v=<version>`` into a hidden second frame and swaps the two once it has
 loaded, so the page does not flash. Both URLs are this page's own URL with a suffix: the page
 names no task instance and no file.
+
+The new version opens where the reader was: at the bottom for a reader who was at the bottom
+(they follow the cells as they run), else at the same scroll offset. The frames are sandboxed
+without ``allow-same-origin``, so the page cannot read or set their scrolling itself: the front
+frame's page tells it where the reader scrolled to, and it tells a newly loaded frame where to
+go, by ``postMessage`` (the page's half is ``rendered.SCROLL_SCRIPT``). Only numbers and
+booleans are taken from a message, and only from the front frame.
 """
 
 from __future__ import annotations
@@ -24,10 +31,19 @@ _SCRIPT = """
   var line = document.getElementById("state");
   var frames = [document.getElementById("front"), document.getElementById("back")];
   var version = null;
+  var place = {top: 0, atBottom: false};
+  window.addEventListener("message", function (event) {
+    var data = event.data;
+    if (event.source === frames[0].contentWindow && data
+        && typeof data.top === "number" && typeof data.atBottom === "boolean") {
+      place = {top: data.top, atBottom: data.atBottom};
+    }
+  });
   function show(next) {
     var back = frames[1];
     back.onload = function () {
       back.onload = null;
+      back.contentWindow.postMessage(place, "*");
       back.className = "front";
       frames[0].className = "back";
       frames.reverse();
