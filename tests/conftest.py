@@ -1,5 +1,7 @@
 """Shared fixtures: a conda installation (the conda.sh double), an environment built in it,
-its conda-pack archive, notebooks, and an Airflow home of this test run's own.
+its conda-pack archive, notebooks, an Airflow home of this test run's own, and a headless
+Chromium (``browser``: Debian's, driven by Selenium through Debian's chromedriver; Selenium
+Manager never runs, so nothing is downloaded).
 
 Everything expensive is built once per session.
 """
@@ -13,6 +15,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 # Airflow reads its home when first imported: give this run its own before anything does.
 AIRFLOW_HOME = os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="airflow-home-")
@@ -28,7 +31,10 @@ import pytest
 
 from devtools.conda_layout import build_env, conda_root, pack
 from tests.environments.helpers import S3_BUCKET, S3_CONN_ID, S3Server
-from tests.helpers import CondaInstall, ProcessMarker
+from tests.helpers import CHROMEDRIVER, CHROMIUM, UI_TIMEOUT, CondaInstall, ProcessMarker
+
+if TYPE_CHECKING:
+    from selenium.webdriver.remote.webdriver import WebDriver
 
 ENV_NAME = "jupyter-test"
 
@@ -106,6 +112,37 @@ def s3_connection(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> str:
     }
     monkeypatch.setenv(f"AIRFLOW_CONN_{S3_CONN_ID.upper()}", json.dumps(conn))
     return S3_CONN_ID
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    """Headless Chromium with a fresh profile, a 1400x1000 window and no network of its own."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,1000",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):
+        options.add_argument(argument)
+    # A driver path given to Service makes Selenium skip Selenium Manager (no download).
+    service = Service(str(CHROMEDRIVER), log_output=str(tmp_path_factory.mktemp("chromedriver") / "log"))
+    driver = webdriver.Chrome(service=service, options=options)
+    driver.set_page_load_timeout(UI_TIMEOUT)
+    try:
+        yield driver
+    finally:
+        driver.quit()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -34,6 +34,12 @@ from devtools.processes import marked_processes
 __all__ = ["injected_parameters", "tar_member", "write_notebook"]
 
 
+#: Debian's Chromium and its driver, for the tests that look at a page as a user does.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+#: Seconds a page may take to show what a test waits for.
+UI_TIMEOUT = 30
+
 #: Declarative connection form fields (``conn-fields`` in the provider info) arrived in Airflow 3.2.
 needs_connection_form_fields = pytest.mark.skipif(
     Version(airflow.__version__) < Version("3.2"),

@@ -1,14 +1,12 @@
-"""Real Airflows (``devtools.stack``) serving the example DAGs and the tests' own, and a headless
-Chromium to use them.
+"""Real Airflows (``devtools.stack``) serving the example DAGs and the tests' own.
 
 ``airflow_stack`` is one LocalExecutor stack for the whole session: API server, scheduler and
 DAG processor over ``example_dags/``, configured as the demo configures them
 (``devtools.demo.airflow_settings``) but around the session's conda installation, in
 temporary folders. ``e2e_dags_stack`` is the same over ``tests/e2e/dags/``, with the
 OpenLineage provider writing its events to the file ``openlineage_events`` (one JSON event a
-line). ``browser`` is Debian's Chromium driven by Selenium through Debian's chromedriver
-(Selenium Manager never runs, so nothing is downloaded). All are stopped at the end of the
-session, also when a test fails.
+line). Both are stopped at the end of the session, also when a test fails; the browser to use
+them is ``browser`` (``tests/conftest.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +14,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 
@@ -24,18 +21,12 @@ from devtools.conda_layout import conda_root
 from devtools.demo import ENV_NAME, EXAMPLE_DAGS, DemoConda, airflow_settings, example_dag_ids
 from devtools.stack import AirflowStack
 from tests.e2e.helpers import (
-    CHROMEDRIVER,
-    CHROMIUM,
     E2E_DAGS,
     OPENLINEAGE_NAMESPACE,
-    UI_TIMEOUT,
     DemoFolder,
     e2e_dag_ids,
 )
 from tests.helpers import CondaInstall
-
-if TYPE_CHECKING:
-    from selenium.webdriver.remote.webdriver import WebDriver
 
 
 @pytest.fixture(scope="session")
@@ -95,34 +86,3 @@ def e2e_dags_stack(
         for dag_id in e2e_dag_ids():
             stack.wait_for_dag(dag_id)
         yield stack
-
-
-@pytest.fixture(scope="session")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    """Headless Chromium with a fresh profile, a 1400x1000 window and no network of its own."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1400,1000",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):
-        options.add_argument(argument)
-    # A driver path given to Service makes Selenium skip Selenium Manager (no download).
-    service = Service(str(CHROMEDRIVER), log_output=str(tmp_path_factory.mktemp("chromedriver") / "log"))
-    driver = webdriver.Chrome(service=service, options=options)
-    driver.set_page_load_timeout(UI_TIMEOUT)
-    try:
-        yield driver
-    finally:
-        driver.quit()

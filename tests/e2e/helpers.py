@@ -8,20 +8,16 @@ from typing import TYPE_CHECKING
 
 from devtools.demo import DemoConda
 from devtools.stack import AirflowStack
-from tests.helpers import REPO
+from tests.helpers import REPO, UI_TIMEOUT
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 #: The end-to-end tests' own DAGs, one DAG per file, named after the file.
 E2E_DAGS = Path(__file__).with_name("dags")
 #: The namespace of the jobs (DAGs and tasks) in ``e2e_dags_stack``'s OpenLineage events.
 OPENLINEAGE_NAMESPACE = "airflow-jupyter-provider-e2e"
-#: Seconds a page may take to show what a test waits for.
-UI_TIMEOUT = 30
 
 
 @dataclass(frozen=True)
