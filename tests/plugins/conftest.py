@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.plugins.helpers import NotebookRuns, NotebookStore
+from tests.plugins.helpers import RECORDS, NotebookRuns, NotebookStore
 
 DAGS = Path(__file__).with_name("dags")
 
@@ -93,3 +93,25 @@ def notebook_store(notebook_runs: NotebookRuns) -> Iterator[NotebookStore]:
         patch.setenv("AIRFLOW_CONN_NOTEBOOK_S3", json.dumps(connection))
         yield NotebookStore(client, "notebooks")
     server.stop()
+
+
+@pytest.fixture
+def live_task(notebook_runs: NotebookRuns) -> Iterator[None]:
+    """The ``live`` task instance made running again (its state in the database), as if its
+    notebook were still going; success again afterwards."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import update
+
+    def set_state(state: str) -> None:
+        with create_session() as session:
+            session.execute(
+                update(TaskInstance)
+                .where(TaskInstance.dag_id == RECORDS, TaskInstance.run_id == notebook_runs.records_run_id)
+                .where(TaskInstance.task_id == "live")
+                .values(state=state)
+            )
+
+    set_state("running")
+    yield
+    set_state("success")

@@ -4,15 +4,11 @@ that the tab follows a running notebook."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import nbformat
 import pytest
 
-from airflow_jupyter_provider.notebook_stamp import stamp, task_instance_identity
 from airflow_jupyter_provider.plugins import rendered
 from airflow_jupyter_provider.plugins.sized_lru import SizedLru
-from tests.plugins.helpers import RECORDS, NotebookRuns, notebook_url
+from tests.plugins.helpers import RECORDS, NotebookRuns, notebook_url, papermill_save
 
 pytestmark = pytest.mark.e2e
 
@@ -185,42 +181,6 @@ def test_the_status_of_anything_but_a_recorded_notebook_names_no_version(
     assert response.status_code in (200, 404)
     assert response.status_code == 404 or response.json()["version"] is None
     assert "root:" not in response.text and "output of" not in response.text
-
-
-def papermill_save(notebook_runs: NotebookRuns, *cells: tuple[str, str, str]) -> None:
-    """Write the ``live`` task instance's notebook as papermill saves it: ``(source, status,
-    stdout)`` per cell, the stamp kept."""
-    path = notebook_runs.output / RECORDS / notebook_runs.records_run_id / "live--1.ipynb"
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Live")])
-    for number, (source, status, stdout) in enumerate(cells, start=1):
-        cell = nbformat.v4.new_code_cell(source, execution_count=number if stdout else None)
-        cell.metadata["papermill"] = {"status": status}
-        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=stdout)] if stdout else []
-        notebook.cells.append(cell)
-    stamp(notebook, task_instance_identity(RECORDS, notebook_runs.records_run_id, "live", -1))
-    nbformat.write(notebook, path)
-
-
-@pytest.fixture
-def live_task(notebook_runs: NotebookRuns) -> Iterator[None]:
-    """The ``live`` task instance made running again (its state in the database), as if its
-    notebook were still going; success again afterwards."""
-    from airflow.models.taskinstance import TaskInstance
-    from airflow.utils.session import create_session
-    from sqlalchemy import update
-
-    def set_state(state: str) -> None:
-        with create_session() as session:
-            session.execute(
-                update(TaskInstance)
-                .where(TaskInstance.dag_id == RECORDS, TaskInstance.run_id == notebook_runs.records_run_id)
-                .where(TaskInstance.task_id == "live")
-                .values(state=state)
-            )
-
-    set_state("running")
-    yield
-    set_state("success")
 
 
 def test_the_tab_follows_a_running_notebook_cell_by_cell(
