@@ -1,5 +1,6 @@
 """The Airflow API server's app in this process, on the session's SQLite database, with task
-instances that recorded rendered notebooks (dags/notebook_records.py, run by ``airflow dags test``)."""
+instances that recorded rendered notebooks (dags/notebook_records.py, run by ``airflow dags test``);
+``api_server`` serves it over HTTP to a browser."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import wait_for
 from tests.plugins.helpers import RECORDS, NotebookRuns, NotebookStore
 
 DAGS = Path(__file__).with_name("dags")
@@ -53,6 +55,28 @@ def api_client(notebook_runs: NotebookRuns) -> Iterator:
 
     with TestClient(create_app("core")) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def api_server(api_client) -> Iterator[str]:
+    """The app of ``api_client`` served over HTTP on loopback, for a browser: its base URL.
+
+    Its lifespan already ran in ``api_client``, so uvicorn does not run it again.
+    """
+    import socket
+    import threading
+
+    import uvicorn
+
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(api_client.app, lifespan="off", log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
+    thread.start()
+    assert wait_for(lambda: server.started, timeout=30)
+    yield f"http://127.0.0.1:{listening.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(timeout=30)
 
 
 @pytest.fixture(scope="session")
