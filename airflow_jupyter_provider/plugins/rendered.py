@@ -59,8 +59,8 @@ SCROLL_SCRIPT = """<script>
 </script>"""
 """The page's half of keeping the reader's place in the tab (``shell_page.py``), which frames it
 sandboxed, so neither can read the other: it tells the tab where the reader scrolled to and
-scrolls where the tab asks, to the bottom for a reader who was there. Only numbers travel, to
-and from the tab's window alone; outside a frame it does nothing."""
+scrolls where the tab asks, to the bottom for a reader who was there. Only a number and a boolean
+travel, to and from the tab's window alone; outside a frame it does nothing."""
 
 
 def rendered_notebook(source: NotebookSource, identity: Mapping[str, Any]) -> RenderedNotebook | None:
