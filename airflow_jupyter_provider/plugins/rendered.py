@@ -46,21 +46,20 @@ SCROLL_SCRIPT = """<script>
   "use strict";
   if (parent === window) { return; }
   var page = document.scrollingElement;
+  var asked = /^#top=(\\d+)(&bottom)?$/.exec(window.location.hash);
+  window.addEventListener("load", function () {
+    if (asked) { page.scrollTop = asked[2] ? page.scrollHeight : Number(asked[1]); }
+  });
   window.addEventListener("scroll", function () {
     var bottom = page.scrollHeight - page.clientHeight;
     parent.postMessage({top: page.scrollTop, atBottom: page.scrollTop >= bottom - 2}, "*");
   }, {passive: true});
-  window.addEventListener("message", function (event) {
-    var place = event.data;
-    if (event.source !== parent || !place || typeof place.top !== "number") { return; }
-    page.scrollTop = place.atBottom === true ? page.scrollHeight : place.top;
-  });
 })();
 </script>"""
 """The page's half of keeping the reader's place in the tab (``shell_page.py``), which frames it
-sandboxed, so neither can read the other: it tells the tab where the reader scrolled to and
-scrolls where the tab asks, to the bottom for a reader who was there. Only a number and a boolean
-travel, to and from the tab's window alone; outside a frame it does nothing."""
+sandboxed, so neither can read the other: it tells the tab where the reader scrolled to (a
+number and a boolean), and once loaded, before the tab shows it, scrolls where its URL's
+fragment says, to the bottom for a reader who was there. Outside a frame it does nothing."""
 
 
 def rendered_notebook(source: NotebookSource, identity: Mapping[str, Any]) -> RenderedNotebook | None:

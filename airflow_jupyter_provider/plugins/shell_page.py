@@ -10,10 +10,11 @@ names no task instance and no file.
 
 The new version opens where the reader was: at the bottom for a reader who was at the bottom
 (they follow the cells as they run), else at the same scroll offset. The frames are sandboxed
-without ``allow-same-origin``, so the page cannot read or set their scrolling itself: the front
-frame's page tells it where the reader scrolled to, and it tells a newly loaded frame where to
-go, by ``postMessage`` (the page's half is ``rendered.SCROLL_SCRIPT``). Only numbers and
-booleans are taken from a message, and only from the front frame.
+without ``allow-same-origin``, so the page can neither read nor set their scrolling: the front
+frame's page tells it by ``postMessage`` where the reader scrolled to (a number and a boolean,
+taken from the front frame only), and the new frame's URL carries that place in its fragment
+(``#top=<px>`` or ``#top=<px>&bottom``), which the page applies as it loads, before the swap, so
+the reader never sees it at the top (the page's half is ``rendered.SCROLL_SCRIPT``).
 """
 
 from __future__ import annotations
@@ -43,12 +44,12 @@ _SCRIPT = """
     var back = frames[1];
     back.onload = function () {
       back.onload = null;
-      back.contentWindow.postMessage(place, "*");
       back.className = "front";
       frames[0].className = "back";
       frames.reverse();
     };
-    back.src = here + "/view" + query + (query ? "&" : "?") + "v=" + encodeURIComponent(next);
+    var at = "#top=" + Math.round(place.top) + (place.atBottom ? "&bottom" : "");
+    back.src = here + "/view" + query + (query ? "&" : "?") + "v=" + encodeURIComponent(next) + at;
   }
   function poll() {
     fetch(here + "/status" + query, {credentials: "same-origin", cache: "no-store"})

@@ -1,6 +1,6 @@
 """The Notebook tab keeps the reader's place while a notebook runs, seen in Chromium: a new version
 of the notebook swaps in at the offset the reader had scrolled to, or at its bottom, new cells
-in view, for a reader who was at the bottom.
+in view, for a reader who was at the bottom; never at the top first.
 
 The tab is served by the API server's app of this process (``api_server``); the ``live`` task
 instance is made running and its notebook rewritten as papermill rewrites it after each cell.
@@ -8,13 +8,12 @@ instance is made running and its notebook rewritten as papermill rewrites it aft
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
 import pytest
 
 from tests.e2e.helpers import wait_for_notebook_text
-from tests.helpers import UI_TIMEOUT, wait_for
 from tests.plugins.helpers import RECORDS, NotebookRuns, notebook_url, papermill_save
 
 if TYPE_CHECKING:
@@ -86,12 +85,6 @@ def new_version(browser: WebDriver, notebook_runs: NotebookRuns, count: int) -> 
     wait_for_notebook_text(browser, f"output of cell {count - 1}")
 
 
-def settles(browser: WebDriver, condition: Callable[[Place], bool]) -> bool:
-    """Whether the notebook the tab shows comes to a place where ``condition`` holds: the tab
-    scrolls a new version a moment after it shows it."""
-    return wait_for(lambda: condition(place(browser)), timeout=UI_TIMEOUT)
-
-
 @pytest.fixture
 def tab(
     api_server: str, browser: WebDriver, token, notebook_runs: NotebookRuns, live_task
@@ -112,8 +105,9 @@ def test_a_new_version_opens_where_the_reader_was(tab: WebDriver, notebook_runs:
 
     new_version(tab, notebook_runs, CELLS + 1)
 
-    assert settles(tab, lambda shown: shown.top == READ_AT), place(tab)
-    assert not place(tab).at_bottom
+    shown = place(tab)  # at once: the tab shows a new version only once it is in place
+    assert shown.top == READ_AT
+    assert not shown.at_bottom
 
 
 def test_a_reader_at_the_bottom_follows_the_new_cells(tab: WebDriver, notebook_runs: NotebookRuns) -> None:
@@ -122,4 +116,6 @@ def test_a_reader_at_the_bottom_follows_the_new_cells(tab: WebDriver, notebook_r
 
     new_version(tab, notebook_runs, CELLS + 5)
 
-    assert settles(tab, lambda shown: shown.at_bottom and shown.top > was.top), place(tab)
+    shown = place(tab)  # at once: the tab shows a new version only once it is in place
+    assert shown.at_bottom
+    assert shown.top > was.top
