@@ -36,6 +36,8 @@ from airflow_jupyter_provider.run.request import NotebookRun
 #: papermill options that inject the input's path, the output's path, or both as parameters.
 _INJECTS_INPUT = ("--inject-input-path", "--inject-paths")
 _INJECTS_OUTPUT = ("--inject-output-path", "--inject-paths")
+#: Seconds an upload waits for papermill to finish writing the output notebook.
+SAVE_WAIT = 5.0
 
 
 @dataclass(frozen=True)
@@ -92,9 +94,8 @@ class Staged:
             (retryable).
         """
         assert self.upload_to is not None
-        text = Path(self.writes).read_text(encoding="utf-8")
         try:
-            json.loads(text)
+            text = self._saved()
         except ValueError as err:
             raise RunFailed(f"{self.writes} is being written: {err}", retryable=True) from err
         try:
@@ -105,6 +106,29 @@ class Staged:
                 f"'{self.upload_to.conn_id}' (notebook_conn_id): {err}",
                 retryable=True,
             ) from err
+
+    def _saved(self) -> str:
+        """Papermill's output as it last saved it whole. papermill rewrites the file in place,
+        right after it logs that a cell starts, when the upload reads it: a read that meets it
+        half-written reads again, for up to ``SAVE_WAIT`` seconds.
+
+        :raises ValueError: it was never whole (no JSON, or not UTF-8) in that time.
+        """
+        from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
+
+        reading = Retrying(
+            retry=retry_if_exception_type(ValueError),
+            wait=wait_fixed(0.05),
+            stop=stop_after_delay(SAVE_WAIT),
+            reraise=True,
+        )
+        return reading(_whole_json, Path(self.writes))
+
+
+def _whole_json(path: Path) -> str:
+    text = path.read_text(encoding="utf-8")
+    json.loads(text)
+    return text
 
 
 def stage(run: NotebookRun, where: Locations, workdir: Path) -> Staged:
