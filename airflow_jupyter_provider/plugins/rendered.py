@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 #: Rendered pages the API server keeps (characters of HTML, all pages together).
 MAX_CACHED_HTML = 256 * 1024 * 1024
+#: Seconds a reader waits for papermill to finish writing the notebook.
+SAVE_WAIT = 1.0
 
 
 @dataclass(frozen=True)
@@ -64,14 +66,31 @@ fragment says, to the bottom for a reader who was there. Outside a frame it does
 
 def rendered_notebook(source: NotebookSource, identity: Mapping[str, Any]) -> RenderedNotebook | None:
     """The current version of the notebook at ``source``, if it is stamped with ``identity``;
-    None (and a line in the API server's log) for anything else."""
+    None (and a line in the API server's log) for anything else.
+
+    papermill rewrites a local notebook in place after each cell: one read as no notebook is read
+    again, for up to ``SAVE_WAIT`` seconds, so the tab is not left without the notebook (a view
+    answering "no notebook" would replace the page the reader was reading).
+    """
+    from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
+
+    reading = Retrying(
+        retry=retry_if_exception_type(_NoNotebookYet),
+        wait=wait_fixed(0.05),
+        stop=stop_after_delay(SAVE_WAIT),
+        reraise=True,
+    )
     try:
-        key = source.version()
-        if (cached := PAGES.get(key)) is not None:
-            return cached if cached.identity == identity else _refused(source, "its stamp is another's")
-        notebook = _parse(source.read())
+        return reading(_rendered, source, identity)
     except NotebookUnreadable as err:
         return _refused(source, str(err))
+
+
+def _rendered(source: NotebookSource, identity: Mapping[str, Any]) -> RenderedNotebook | None:
+    key = source.version()
+    if (cached := PAGES.get(key)) is not None:
+        return cached if cached.identity == identity else _refused(source, "its stamp is another's")
+    notebook = _parse(source.read())
     if (stamped := stamped_identity(notebook)) != identity:
         return _refused(source, "no stamp" if stamped is None else "its stamp is another's")
     progress = NotebookProgress.of(notebook)
@@ -87,7 +106,11 @@ def _parse(content: bytes) -> Any:
     try:
         return nbformat.reads(content.decode("utf-8"), as_version=4)
     except Exception as err:  # half written by papermill, or no notebook at all
-        raise NotebookUnreadable(f"it is no notebook: {err}") from err
+        raise _NoNotebookYet(f"it is no notebook: {err}") from err
+
+
+class _NoNotebookYet(NotebookUnreadable):
+    """What was read is no notebook: papermill may be writing it."""
 
 
 def _version_tag(key: Hashable) -> str:
