@@ -15,6 +15,7 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_jupyter_provider.notebook_saves import read_whole
 from airflow_jupyter_provider.notebook_stamp import stamped_identity
 from airflow_jupyter_provider.plugins.notebook_source import NotebookSource, NotebookUnreadable
 from airflow_jupyter_provider.plugins.progress_line import NotebookProgress
@@ -72,16 +73,8 @@ def rendered_notebook(source: NotebookSource, identity: Mapping[str, Any]) -> Re
     again, for up to ``SAVE_WAIT`` seconds, so the tab is not left without the notebook (a view
     answering "no notebook" would replace the page the reader was reading).
     """
-    from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
-
-    reading = Retrying(
-        retry=retry_if_exception_type(_NoNotebookYet),
-        wait=wait_fixed(0.05),
-        stop=stop_after_delay(SAVE_WAIT),
-        reraise=True,
-    )
     try:
-        return reading(_rendered, source, identity)
+        return read_whole(_rendered, source, identity, half_written=_NoNotebookYet, seconds=SAVE_WAIT)
     except NotebookUnreadable as err:
         return _refused(source, str(err))
 

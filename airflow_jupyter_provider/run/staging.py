@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 from airflow_jupyter_provider.exceptions import RunFailed
 from airflow_jupyter_provider.locations import is_local
+from airflow_jupyter_provider.notebook_saves import read_whole
 from airflow_jupyter_provider.notebook_stamp import stamp
 from airflow_jupyter_provider.run.papermill_args import Locations
 from airflow_jupyter_provider.run.progress import load_input_notebook
@@ -114,15 +115,7 @@ class Staged:
 
         :raises ValueError: it was never whole (no JSON, or not UTF-8) in that time.
         """
-        from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
-
-        reading = Retrying(
-            retry=retry_if_exception_type(ValueError),
-            wait=wait_fixed(0.05),
-            stop=stop_after_delay(SAVE_WAIT),
-            reraise=True,
-        )
-        return reading(_whole_json, Path(self.writes))
+        return read_whole(_whole_json, Path(self.writes), half_written=ValueError, seconds=SAVE_WAIT)
 
 
 def _whole_json(path: Path) -> str:
