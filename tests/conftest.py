@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -52,6 +53,14 @@ def conda_install(tmp_path_factory: pytest.TempPathFactory) -> CondaInstall:
 def packed_env(conda_install: CondaInstall, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The test environment packed by conda-pack as .tar.gz."""
     return pack(conda_install.prefix, tmp_path_factory.mktemp("packed") / f"{ENV_NAME}.tar.gz")
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> None:
+    """The metadata database of this test run's AIRFLOW_HOME, migrated."""
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True, timeout=300
+    )
 
 
 @pytest.fixture

@@ -95,14 +95,6 @@ def nasty_conda(conda_install: CondaInstall, tmp_path_factory: pytest.TempPathFa
     return conda_sh, name
 
 
-@pytest.fixture(scope="module")
-def airflow_db() -> None:
-    """The metadata database of this test run's AIRFLOW_HOME, migrated."""
-    subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True, timeout=300
-    )
-
-
 # --- bad input reaches papermill verbatim and runs nothing ------------------------------------
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -38,14 +36,6 @@ with DAG("mapped_runs", schedule=None):
         timeout_strategy="FAILED",
     ).expand(parameters=[{{"region": "north"}}, {{"region": "south"}}])
 """
-
-
-@pytest.fixture(scope="module")
-def airflow_db() -> None:
-    """The metadata database of this test run's AIRFLOW_HOME, migrated."""
-    subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True, timeout=300
-    )
 
 
 def test_each_map_index_runs_with_the_dolphinscheduler_arguments_mapped(
