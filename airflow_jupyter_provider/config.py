@@ -25,6 +25,7 @@ DEFAULT_ENV_CACHE_MAX_SIZE_MB = 10240
 DEFAULT_CGROUP_MOUNT = "/sys/fs/cgroup"
 DEFAULT_CGROUP_PARENT = ""
 DEFAULT_UNENFORCEABLE_LIMITS = "fail"
+DEFAULT_NOTEBOOK_ENV_KEEP = ""
 #: unenforceable_limits values: fail the task (a limit is never dropped silently), or warn and run.
 UNENFORCEABLE_POLICIES = ("fail", "warn")
 
@@ -112,6 +113,14 @@ class WorkerSettings:
             or conf.getint(CONFIG_SECTION, "env_cache_max_size_mb", fallback=DEFAULT_ENV_CACHE_MAX_SIZE_MB)
         )
         return EnvCacheSettings(Path(root), max_mb * 1024 * 1024 if max_mb > 0 else None)
+
+    def notebook_env_keep(self) -> tuple[str, ...]:
+        """The names and patterns of Airflow's variables a notebook gets all the same
+        (``[jupyter_conda] notebook_env_keep``, comma-separated; see ``run/notebook_env.py``)."""
+        from airflow_jupyter_provider.compat import airflow_conf
+
+        text = airflow_conf().get(CONFIG_SECTION, "notebook_env_keep", fallback=DEFAULT_NOTEBOOK_ENV_KEEP)
+        return tuple(word.strip() for word in text.split(",") if word.strip())
 
     def cgroups(self) -> CgroupSettings:
         """The cgroup options (see :meth:`CgroupSettings.load`)."""

@@ -11,6 +11,7 @@ from airflow_jupyter_provider.config import (
     DEFAULT_CONDA_PATH,
     DEFAULT_ENV_CACHE_DIR,
     DEFAULT_ENV_CACHE_MAX_SIZE_MB,
+    DEFAULT_NOTEBOOK_ENV_KEEP,
     DEFAULT_UNENFORCEABLE_LIMITS,
 )
 
@@ -137,6 +138,15 @@ def get_provider_info() -> dict:
                         "type": "string",
                         "example": "warn",
                         "default": DEFAULT_UNENFORCEABLE_LIMITS,
+                    },
+                    "notebook_env_keep": {
+                        "description": "Worker variables a notebook gets although they are Airflow's "
+                        "(AIRFLOW__*, AIRFLOW_CONN_*, AIRFLOW_VAR_*, _AIRFLOW_*, __AIRFLOW_*, which it "
+                        "otherwise does not): names or shell-style patterns, separated by commas.",
+                        "version_added": "0.2.0",
+                        "type": "string",
+                        "example": "AIRFLOW__CORE__DEFAULT_TIMEZONE, AIRFLOW_VAR_PUBLIC_*",
+                        "default": DEFAULT_NOTEBOOK_ENV_KEEP,
                     },
                 },
             }

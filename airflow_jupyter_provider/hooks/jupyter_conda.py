@@ -20,7 +20,9 @@ from airflow_jupyter_provider.exceptions import JupyterCondaError, RunFailed, to
 from airflow_jupyter_provider.limits.enforce import enforced
 from airflow_jupyter_provider.limits.group import RunGroup
 from airflow_jupyter_provider.run import launcher
+from airflow_jupyter_provider.run.isolation import shield_task_process
 from airflow_jupyter_provider.run.kernel_check import KernelCheck, kernel_problem
+from airflow_jupyter_provider.run.masking import masked
 from airflow_jupyter_provider.run.outcome import ExecutedNotebook
 from airflow_jupyter_provider.run.papermill_args import Locations, injects_parameters, papermill_command
 from airflow_jupyter_provider.run.parameters import write_parameters_file
@@ -28,7 +30,7 @@ from airflow_jupyter_provider.run.process import StreamedProcess
 from airflow_jupyter_provider.run.progress import CellPlan, CellProgress, LogLine
 from airflow_jupyter_provider.run.request import NotebookRun
 from airflow_jupyter_provider.run.run_result import RunResult
-from airflow_jupyter_provider.run.staging import Staged, stage, upload_quietly
+from airflow_jupyter_provider.run.staging import Publisher, Staged, save_quietly, stage
 from airflow_jupyter_provider.run.verdict import RunEnd, failure_of
 
 
@@ -80,8 +82,11 @@ class JupyterCondaHook(BaseHook):
         announced as ``cell N/M: <its first line>`` (see ``run/progress.py``); a failed cell's
         source and traceback follow. With ``run.task_instance``, papermill runs a copy of the
         input stamped with it, so the output notebook carries the stamp the UI's Notebook tab
-        checks; with ``run.notebook_conn_id``, notebooks in object storage go through that
-        connection, the output uploaded each time papermill has saved it (``run/staging.py``).
+        checks. papermill writes the output notebook into the run's private folder, and the
+        worker saves it where it goes, its secrets masked, each time papermill has saved it
+        (``run/staging.py``); with ``run.notebook_conn_id``, notebooks in object storage go
+        through that connection. The notebook's processes get the worker's environment less
+        Airflow's configuration and secrets, plus ``run.env`` (``run/notebook_env.py``).
         The executed notebook is read once after the run: for the failed cell, the results and,
         with ``run.output_html``, the HTML, rendered whether the notebook failed or not.
         ``run.limits`` apply to every process of the run through a cgroup of its own.
@@ -130,12 +135,12 @@ class JupyterCondaHook(BaseHook):
             except BaseException as err:
                 if ended.started_at is not None:  # papermill ran: its output shows how far it got
                     executed = self._executed(staged, ended)
-                    self._last_upload(staged, failed=True)
+                    self._last_save(staged, executed, failed=True)
                     self._result(run, environment, ended, executed, succeeded=False).attach_to(err)
                 raise
             executed = self._executed(staged, ended)
             error = self._verdict(run, where, ended, progress, executed)
-            error = self._last_upload(staged, failed=error is not None) or error
+            error = self._last_save(staged, executed, failed=error is not None) or error
             result = self._result(run, environment, ended, executed, succeeded=error is None)
         if error is not None:
             raise result.attach_to(to_airflow(error)) from None
@@ -143,13 +148,14 @@ class JupyterCondaHook(BaseHook):
         return result
 
     def _executed(self, staged: Staged, ended: RunEnd) -> ExecutedNotebook:
-        """The output notebook papermill left, read once, with the user's input location in it."""
+        """The output notebook papermill left, read once, as the output notebook keeps it: with
+        the user's input location in it and its secrets masked."""
         assert ended.started_at is not None
         executed = ExecutedNotebook.load(
-            staged.writes, ended.started_at, self.log, shown_as=staged.where.output
+            staged.writes, ended.started_at, self.log, shown_as=staged.where.output, files=staged.files
         )
         if executed.notebook is not None:
-            staged.restore_input_path(executed.notebook)
+            staged.finish(executed.notebook)
         return executed
 
     def _result(
@@ -181,16 +187,17 @@ class JupyterCondaHook(BaseHook):
             self.log.error(line)
         return failure.error
 
-    def _last_upload(self, staged: Staged, *, failed: bool) -> RunFailed | None:
-        """Upload the output notebook as the run left it. A failed run's partial notebook is
-        uploaded if it can be (a warning if not); a success's must be, or the task fails."""
-        if not staged.uploads:
+    def _last_save(self, staged: Staged, executed: ExecutedNotebook, *, failed: bool) -> RunFailed | None:
+        """Save the output notebook as the run left it (papermill's last whole save where it
+        cannot be read). A failed run's partial notebook is saved if it can be (a warning if
+        not); a success's must be, or the task fails."""
+        if not staged.saves or not executed.written:
             return None
         if failed:
-            upload_quietly(staged, self.log)
+            save_quietly(staged, self.log, executed.notebook)
             return None
         try:
-            staged.upload()
+            staged.save(executed.notebook)
         except RunFailed as err:
             return err
         return None
@@ -220,7 +227,9 @@ class JupyterCondaHook(BaseHook):
             self.log.info("Running %s in conda environment %s", staged.where.input, run.conda_env)
             if self._stop_requested:  # asked to stop while the environment was being prepared
                 raise AirflowException(f"The run of {staged.where.input} was stopped before it started")
-            self._stream(argv, workdir, group, self._on_line(progress, staged), ended)
+            with Publisher(staged, self.log):
+                env = launcher.child_env(run.env, self.settings.notebook_env_keep())
+                self._stream(argv, env, workdir, group, self._on_line(progress, staged), ended)
             ended.kernel_problem = kernel_problem(workdir)
             if limit := group.exceeded_memory_limit():
                 ended.exceeded_memory = limit.value
@@ -228,23 +237,27 @@ class JupyterCondaHook(BaseHook):
                 self.log.info("The run used %s", usage)
 
     def _on_line(self, progress: CellProgress, staged: Staged) -> Callable[[str], None]:
-        """What each line of the run's output does: it goes to the log (naming the user's
-        notebooks, not the worker's copies); where the output notebook is uploaded, a cell that
-        starts uploads it as papermill saved it before."""
+        """What each line of the run's output does: it goes to the log, its secrets masked,
+        naming the user's notebooks, not the worker's copies."""
 
         def on_line(line: str) -> None:
-            started = progress.cells_started
-            self._log_lines(progress.lines(staged.shown(line)))
-            if staged.uploads and progress.cells_started > started:
-                upload_quietly(staged, self.log)
+            self._log_lines(progress.lines(masked(staged.shown(line))))
 
         return on_line
 
     def _stream(
-        self, argv: list[str], workdir: Path, group: RunGroup, on_line: Callable[[str], None], ended: RunEnd
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        workdir: Path,
+        group: RunGroup,
+        on_line: Callable[[str], None],
+        ended: RunEnd,
     ) -> None:
-        """Start the run's process and hand it each line of its output until it ends."""
-        self._process = StreamedProcess(argv, env=launcher.child_env(), cwd=str(workdir), members=group.pids)
+        """Start the run's process, which cannot read this one, and hand it each line of its
+        output until it ends."""
+        shield_task_process(self.log)
+        self._process = StreamedProcess(argv, env=env, cwd=str(workdir), members=group.pids)
         ended.started_at = time.time()
         if self._stop_requested:  # asked between the check before the start and the start
             self._process.stop()

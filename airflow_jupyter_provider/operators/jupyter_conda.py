@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
@@ -25,12 +25,14 @@ from airflow_jupyter_provider.operators.ds_mapping import (
 from airflow_jupyter_provider.operators.timeout import AlarmCallback, TimeoutPolicy
 from airflow_jupyter_provider.plugins import NOTEBOOK_XCOM_KEY, OUTPUT_HTML_XCOM_KEY
 from airflow_jupyter_provider.plugins.links import OutputNotebookLink
+from airflow_jupyter_provider.run.masking import mask_env
 from airflow_jupyter_provider.run.papermill_args import Locations
 from airflow_jupyter_provider.run.render import html_location_for
 from airflow_jupyter_provider.run.request import NotebookRun, check_static
 from airflow_jupyter_provider.run.run_result import RunResult
 
 if TYPE_CHECKING:
+    import jinja2
     from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
     from airflow.sdk.definitions.mappedoperator import OperatorPartial
@@ -90,6 +92,14 @@ class JupyterCondaOperator(BaseOperator):
     :param jupyter_start_timeout: seconds the kernel may take to start (``--start-timeout``).
     :param others: more papermill options, text split as a shell splits words (no shell runs
         it) or a list of words. Templated.
+    :param env: more environment variables for the notebook's process, a dict of names to
+        values (text or numbers), e.g. ``{"API_TOKEN": "{{ var.value.api_token }}"}``; the way
+        to hand a notebook a secret. The notebook gets the worker's environment less Airflow's
+        configuration and secrets (``AIRFLOW__*``, ``AIRFLOW_CONN_*``, ``AIRFLOW_VAR_*``,
+        ``_AIRFLOW_*``; see ``run/notebook_env.py``), then these, which win. Values never reach
+        the parameters, papermill's command line, lineage or XCom; those whose names Airflow
+        calls sensitive (``*TOKEN*``, ``*PASSWORD*``, ``*SECRET*``, ...) are masked as ``***``
+        in the log, the output notebook and the rendered fields. Templated.
     :param run_flag: ``NORMAL`` runs the notebook; ``FORBIDDEN`` skips the task without running it.
     :param description: shown as the task's documentation (``doc_md``) in the UI.
     :param task_priority: ``HIGHEST``, ``HIGH``, ``MEDIUM``, ``LOW`` or ``LOWEST``: sets
@@ -124,8 +134,9 @@ class JupyterCondaOperator(BaseOperator):
         "conda_env",
         "kernel",
         "others",
+        "env",
     )
-    template_fields_renderers = {"parameters": "json"}
+    template_fields_renderers = {"parameters": "json", "env": "json"}
     ui_color = "#f5d3b5"
     ui_fgcolor = "#000000"
     operator_extra_links = (OutputNotebookLink(),)
@@ -166,6 +177,7 @@ class JupyterCondaOperator(BaseOperator):
         jupyter_execution_timeout: int | None = None,
         jupyter_start_timeout: int | None = None,
         others: str | Sequence[str] | None = None,
+        env: Mapping[str, str] | None = None,
         run_flag: str = "NORMAL",
         description: str | None = None,
         task_priority: str | None = None,
@@ -218,6 +230,7 @@ class JupyterCondaOperator(BaseOperator):
         self.jupyter_execution_timeout = jupyter_execution_timeout
         self.jupyter_start_timeout = jupyter_start_timeout
         self.others = others
+        self.env = env
         self.run_flag = choice("run_flag", run_flag, RUN_FLAGS)
         self.timeout_strategy = timeout_strategy.upper() if timeout_strategy else None
         self.conda_env_conn_id = conda_env_conn_id
@@ -242,7 +255,17 @@ class JupyterCondaOperator(BaseOperator):
             "others": self.others,
             "jupyter_execution_timeout": self.jupyter_execution_timeout,
             "jupyter_start_timeout": self.jupyter_start_timeout,
+            "env": self.env,
         }
+
+    def render_template_fields(self, context: Context, jinja_env: jinja2.Environment | None = None) -> None:
+        """Render as Airflow does, then register the ``env`` values whose names are sensitive with
+        the secrets masker, before Airflow records the rendered fields or anything is logged."""
+        super().render_template_fields(context, jinja_env)
+        if isinstance(self.env, Mapping):
+            mask_env(
+                {name: str(value) for name, value in self.env.items() if isinstance(value, str | int | float)}
+            )
 
     @cached_property
     def hook(self) -> JupyterCondaHook:
@@ -280,9 +303,17 @@ class JupyterCondaOperator(BaseOperator):
                 limits=self._limits_for_this_worker(),
                 task_instance=self._task_instance_of(context),
                 conda_env_conn_id=self.conda_env_conn_id,
+                tenant=self._tenant(),
             )
         except InvalidRunError as err:
             raise to_airflow(err) from err
+
+    def _tenant(self) -> str | None:
+        """The user Airflow runs this task as, if not the worker's own (``run_as_user``, else
+        ``[core] default_impersonation``), as Airflow's task runner decides it."""
+        from airflow_jupyter_provider.compat import airflow_conf
+
+        return self.run_as_user or airflow_conf().get("core", "default_impersonation", fallback=None) or None
 
     def _html_location(self) -> str | None:
         """Where the hook writes the HTML: ``output_html`` as rendered, derived, or None."""

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from airflow_jupyter_provider.environments import Activation
+from airflow_jupyter_provider.run.notebook_env import notebook_env
 
 SCRIPT = Path(__file__).with_name("run_notebook.sh")
 #: Run as a script by an isolated Python without site-packages (``-I -S``): about 25 ms less
@@ -64,6 +65,7 @@ def environment_failure(status: int, *, conda_path: str, conda_env: str) -> str 
     return None if message is None else message.format(conda_path=conda_path, conda_env=conda_env)
 
 
-def child_env() -> dict[str, str]:
-    """The script's environment: the worker's, with Python's output unbuffered."""
-    return {**os.environ, "PYTHONUNBUFFERED": "1"}
+def child_env(task_env: Mapping[str, str] | None = None, keep: Sequence[str] = ()) -> dict[str, str]:
+    """The script's environment: the notebook's (``notebook_env.py``: the worker's less Airflow's
+    own, names in ``keep`` kept, plus ``task_env``), with Python's output unbuffered."""
+    return {**notebook_env(os.environ, task_env or {}, keep), "PYTHONUNBUFFERED": "1"}

@@ -4,7 +4,7 @@ it (the failed cell, the HTML, the results for later tasks), as the :class:`RunR
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from logging import Logger
 from pathlib import Path
@@ -12,6 +12,7 @@ from typing import Any
 
 from airflow_jupyter_provider.locations import is_local
 from airflow_jupyter_provider.run.failure import FailedCell
+from airflow_jupyter_provider.run.output_files import OutputFiles
 from airflow_jupyter_provider.run.render import write_html
 from airflow_jupyter_provider.run.results import collect_results
 from airflow_jupyter_provider.run.run_result import RunResult
@@ -26,10 +27,18 @@ class ExecutedNotebook:
     location: str
     notebook: Any
     written: bool = True
+    #: how the HTML is written
+    files: OutputFiles = field(default_factory=OutputFiles)
 
     @classmethod
     def load(
-        cls, written_to: str, started_at: float, log: Logger, *, shown_as: str | None = None
+        cls,
+        written_to: str,
+        started_at: float,
+        log: Logger,
+        *,
+        shown_as: str | None = None,
+        files: OutputFiles | None = None,
     ) -> ExecutedNotebook:
         """The notebook papermill wrote at ``written_to``, the output notebook ``shown_as`` (by
         default the same location: see ``staging.py`` for when it is not). A local notebook
@@ -37,14 +46,14 @@ class ExecutedNotebook:
         read."""
         from papermill.iorw import load_notebook_node
 
-        location = shown_as or written_to
+        location, files = shown_as or written_to, files or OutputFiles()
         if is_local(written_to) and not _written_since(Path(written_to), started_at):
-            return cls(location, None, written=False)
+            return cls(location, None, written=False, files=files)
         try:
-            return cls(location, load_notebook_node(written_to))
+            return cls(location, load_notebook_node(written_to), files=files)
         except Exception as err:  # missing or half written: say so, go on
             log.warning("Could not read the output notebook %s: %s", location, err)
-            return cls(location, None)
+            return cls(location, None, files=files)
 
     @cached_property
     def failed_cell(self) -> FailedCell | None:
@@ -54,7 +63,7 @@ class ExecutedNotebook:
     def render(self, html_path: Path, log: Logger) -> str | None:
         """Write the HTML (last: it changes how JSON outputs show); a failure is only a warning."""
         try:
-            write_html(self.notebook, self.location, html_path)
+            write_html(self.notebook, self.location, html_path, self.files)
         except Exception as err:
             log.warning("Could not render %s as HTML at %s: %s", self.location, html_path, err)
             return None

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_jupyter_provider.exceptions import RunFailed
 from airflow_jupyter_provider.locations import is_local, local_path
+from airflow_jupyter_provider.run.output_files import OutputFiles
 
 if TYPE_CHECKING:
     from airflow_jupyter_provider.run.request import NotebookRun
@@ -130,7 +131,7 @@ class Locations:
         if is_local(input_nb) and not Path(input_nb).is_file():
             raise RunFailed(f"input_nb: no notebook at '{input_nb}'", retryable=True)
         if is_local(output_nb):
-            Path(output_nb).parent.mkdir(parents=True, exist_ok=True)
+            OutputFiles(run.tenant).make_folder(Path(output_nb).parent)
         return cls(input_nb, output_nb)
 
     @staticmethod

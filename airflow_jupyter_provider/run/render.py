@@ -8,7 +8,10 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow_jupyter_provider.run.output_files import OutputFiles
 
 _NOTEBOOK_SUFFIX = re.compile(r"\.ipynb$", re.IGNORECASE)
 
@@ -43,17 +46,15 @@ def render_html(output_nb: str, output_html: Path) -> None:
     """Render the notebook at ``output_nb`` (a path or papermill I/O URL) into ``output_html``."""
     from papermill.iorw import load_notebook_node
 
-    write_html(load_notebook_node(output_nb), output_nb, output_html)
+    from airflow_jupyter_provider.run.output_files import OutputFiles
+
+    write_html(load_notebook_node(output_nb), output_nb, output_html, OutputFiles())
 
 
-def write_html(notebook: Any, output_nb: str, output_html: Path) -> None:
+def write_html(notebook: Any, output_nb: str, output_html: Path, files: OutputFiles) -> None:
     """:func:`render_html` of ``notebook`` (an nbformat notebook, read from ``output_nb``),
-    already loaded (see :func:`notebook_html`: call it last)."""
-    body = notebook_html(notebook, notebook_title(output_nb))
-    output_html.parent.mkdir(parents=True, exist_ok=True)
-    partial = output_html.with_name(f".{output_html.name}.partial")
-    partial.write_text(body, encoding="utf-8")
-    partial.replace(output_html)  # whoever reads the file never sees half of it
+    already loaded (see :func:`notebook_html`: call it last), written whole by ``files``."""
+    files.write(output_html, notebook_html(notebook, notebook_title(output_nb)))
 
 
 def _show_json_outputs(notebook: Any) -> None:

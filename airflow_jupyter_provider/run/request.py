@@ -20,6 +20,7 @@ from airflow_jupyter_provider.environments import check_environment
 from airflow_jupyter_provider.exceptions import InvalidRunError, JupyterCondaError
 from airflow_jupyter_provider.limits import Limit
 from airflow_jupyter_provider.locations import is_local, local_path
+from airflow_jupyter_provider.run.notebook_env import check_env
 from airflow_jupyter_provider.run.papermill_args import split_others, whole_seconds
 from airflow_jupyter_provider.run.parameters import parse_parameters
 from airflow_jupyter_provider.run.render import names_html_file
@@ -72,6 +73,7 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
     "jupyter_execution_timeout": whole_seconds,
     "jupyter_start_timeout": whole_seconds,
     "notebook_conn_id": _optional_text,
+    "env": check_env,
 }
 
 
@@ -127,6 +129,11 @@ class NotebookRun:
     limits: tuple[Limit, ...] = ()
     conda_env_conn_id: str | None = None
     conda_env_sha256: str | None = None
+    #: the user the task runs as (``run_as_user``, DolphinScheduler's tenant), whose files other
+    #: tenants may not read (``run/output_files.py``); None: the worker's own user
+    tenant: str | None = None
+    #: more variables for the notebook's environment (``run/notebook_env.py``); never shown
+    env: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def create(
@@ -141,6 +148,7 @@ class NotebookRun:
         task_instance: Mapping[str, Any] | None = None,
         conda_env_conn_id: str | None = None,
         conda_env_sha256: str | None = None,
+        tenant: str | None = None,
         **arguments: Any,
     ) -> NotebookRun:
         """The run of these (rendered) operator arguments; ``output_html`` is a path or None.
@@ -179,6 +187,8 @@ class NotebookRun:
             limits=tuple(limits),
             conda_env_conn_id=conda_env_conn_id,
             conda_env_sha256=conda_env_sha256,
+            tenant=tenant,
+            env=values.get("env", {}),
         )
 
 

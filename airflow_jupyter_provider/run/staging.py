@@ -1,12 +1,15 @@
 """The notebooks papermill reads and writes, when the worker has to stand between.
 
-Two reasons to. The UI's Notebook tab trusts an output notebook only if it carries the stamp of
-its task instance (``notebook_stamp.py``), so with a task instance papermill reads a stamped
+Three reasons to. The UI's Notebook tab trusts an output notebook only if it carries the stamp
+of its task instance (``notebook_stamp.py``), so with a task instance papermill reads a stamped
 copy of the input notebook (papermill keeps notebook metadata), and the output notebook carries
-the stamp from its first save on. And with ``notebook_conn_id``, notebooks in object storage go
-through Airflow's ``ObjectStoragePath`` and that connection, which papermill in the user's
-environment knows nothing of: the worker reads the input once, papermill writes the output into
-the run's working folder, and the worker uploads it each time papermill has saved it.
+the stamp from its first save on. Secrets the notebook printed must not be saved as printed: so
+papermill writes the output into the run's private working folder, and the worker saves it where
+it goes, its secrets masked (``masking.py``), each time papermill has saved it (:class:`Publisher`)
+and once more at the end. And with ``notebook_conn_id``, notebooks in object storage go through
+Airflow's ``ObjectStoragePath`` and that connection, which papermill in the user's environment
+knows nothing of: the worker reads the input once and uploads the output the same way. Only an
+output URL without ``notebook_conn_id`` is papermill's to write, unmasked until the end.
 
 What the user sees stays as it was: papermill names the copies in its log lines, records the
 input copy's path as the notebook's ``metadata.papermill.input_path`` and would inject the
@@ -20,7 +23,8 @@ from __future__ import annotations
 
 import json
 import posixpath
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from logging import Logger
 from pathlib import Path
 from typing import Any
@@ -30,6 +34,8 @@ from airflow_jupyter_provider.exceptions import RunFailed
 from airflow_jupyter_provider.locations import is_local
 from airflow_jupyter_provider.notebook_saves import read_whole
 from airflow_jupyter_provider.notebook_stamp import stamp
+from airflow_jupyter_provider.run.masking import redact_notebook
+from airflow_jupyter_provider.run.output_files import OutputFiles
 from airflow_jupyter_provider.run.papermill_args import Locations
 from airflow_jupyter_provider.run.progress import load_input_notebook
 from airflow_jupyter_provider.run.request import NotebookRun
@@ -37,8 +43,10 @@ from airflow_jupyter_provider.run.request import NotebookRun
 #: papermill options that inject the input's path, the output's path, or both as parameters.
 _INJECTS_INPUT = ("--inject-input-path", "--inject-paths")
 _INJECTS_OUTPUT = ("--inject-output-path", "--inject-paths")
-#: Seconds an upload waits for papermill to finish writing the output notebook.
+#: Seconds a save waits for papermill to finish writing the output notebook.
 SAVE_WAIT = 5.0
+#: Seconds between two looks at whether papermill has saved the output notebook again.
+SAVE_POLL = 0.2
 
 
 @dataclass(frozen=True)
@@ -48,17 +56,19 @@ class Staged:
     where: Locations
     #: what papermill reads: ``where.input`` or the worker's copy of it
     reads: str
-    #: what papermill writes: ``where.output`` or a file that is uploaded there
+    #: what papermill writes: the run's private copy, saved to ``where.output`` by the worker,
+    #: or ``where.output`` itself (a URL without ``notebook_conn_id``)
     writes: str
     #: the input notebook, read once by the worker; None if it could not be (papermill may)
     notebook: Any | None
-    #: ``where.output`` through ``notebook_conn_id`` (an ObjectStoragePath), where :meth:`upload`
-    #: copies what papermill writes; None when papermill writes the output itself
-    upload_to: Any | None = None
+    #: where :meth:`save` puts what papermill writes: the local output path, or ``where.output``
+    #: through ``notebook_conn_id`` (an ObjectStoragePath); None when papermill writes it itself
+    save_to: Any | None = None
+    files: OutputFiles = field(default_factory=OutputFiles)
 
     @property
-    def uploads(self) -> bool:
-        return self.upload_to is not None
+    def saves(self) -> bool:
+        return self.save_to is not None
 
     def path_parameters(self, others: tuple[str, ...]) -> dict[str, str]:
         """The injected paths papermill must be given as parameters: the user's, where papermill
@@ -77,51 +87,104 @@ class Staged:
                 line = line.replace(copy, user_location)
         return line
 
-    def restore_input_path(self, notebook: Any) -> None:
-        """Give the executed ``notebook`` (as read from :attr:`writes`) the user's input location
-        in its papermill metadata again, and save it where papermill did."""
+    def finish(self, notebook: Any) -> None:
+        """Make the executed ``notebook`` (as read from :attr:`writes`) what the output notebook
+        keeps: the user's input location in its papermill metadata again, its secrets masked.
+        Where papermill wrote the output itself, it is written back there."""
         from papermill.iorw import write_ipynb
 
         recorded = notebook.get("metadata", {}).get("papermill", {})
-        if self.reads == self.where.input or recorded.get("input_path") != self.reads:
-            return
-        recorded["input_path"] = self.where.input
-        write_ipynb(notebook, self.writes)
+        if self.reads != self.where.input and recorded.get("input_path") == self.reads:
+            recorded["input_path"] = self.where.input
+        redact_notebook(notebook)
+        if not self.saves and self.reads != self.where.input:
+            write_ipynb(notebook, self.writes)
 
-    def upload(self) -> None:
-        """Copy papermill's output, as saved so far, to ``where.output``.
+    def save(self, notebook: Any | None = None) -> None:
+        """Save ``notebook`` (by default papermill's output as saved so far), its secrets masked,
+        to ``where.output``.
 
-        :raises RunFailed: it could not be read whole (papermill is saving it) or uploaded
-            (retryable).
+        :raises RunFailed: papermill's output could not be read whole (papermill is saving it), or
+            the output notebook could not be written (retryable).
         """
-        assert self.upload_to is not None
+        assert self.save_to is not None
+        if notebook is None:
+            try:
+                notebook = redact_notebook(self._saved())
+            except ValueError as err:
+                raise RunFailed(f"{self.writes} is being written: {err}", retryable=True) from err
+        text = _as_text(notebook)
         try:
-            text = self._saved()
-        except ValueError as err:
-            raise RunFailed(f"{self.writes} is being written: {err}", retryable=True) from err
-        try:
-            self.upload_to.write_text(text, encoding="utf-8")
+            if isinstance(self.save_to, Path):
+                self.files.write(self.save_to, text)
+            else:
+                self.save_to.write_text(text, encoding="utf-8")
         except Exception as err:  # storage clients raise their own kinds (botocore's, ...), not only OSError
-            raise RunFailed(
-                f"output_nb: cannot upload the output notebook to '{self.where.output}' through connection "
-                f"'{self.upload_to.conn_id}' (notebook_conn_id): {err}",
-                retryable=True,
-            ) from err
+            raise RunFailed(f"output_nb: {self._cannot_write()}: {err}", retryable=True) from err
 
-    def _saved(self) -> str:
-        """Papermill's output as it last saved it whole. papermill rewrites the file in place,
-        right after it logs that a cell starts, when the upload reads it: a read that meets it
-        half-written reads again, for up to ``SAVE_WAIT`` seconds.
+    def _cannot_write(self) -> str:
+        if isinstance(self.save_to, Path):
+            return f"cannot write the output notebook '{self.where.output}'"
+        return (
+            f"cannot upload the output notebook to '{self.where.output}' through connection "
+            f"'{self.save_to.conn_id}' (notebook_conn_id)"
+        )
+
+    def _saved(self) -> Any:
+        """Papermill's output as it last saved it whole, as JSON. papermill rewrites the file in
+        place (as a cell starts, as it ends), and a read may meet it half-written: it reads
+        again, for up to ``SAVE_WAIT`` seconds.
 
         :raises ValueError: it was never whole (no JSON, or not UTF-8) in that time.
         """
-        return read_whole(_whole_json, Path(self.writes), half_written=ValueError, seconds=SAVE_WAIT)
+        return read_whole(_json, Path(self.writes), half_written=ValueError, seconds=SAVE_WAIT)
 
 
-def _whole_json(path: Path) -> str:
-    text = path.read_text(encoding="utf-8")
-    json.loads(text)
-    return text
+def _as_text(notebook: Any) -> str:
+    """The notebook as nbformat writes it: a notebook node as read after the run, or JSON as
+    papermill saved it (its texts still split into lines)."""
+    import nbformat
+
+    if isinstance(notebook, nbformat.NotebookNode):
+        return nbformat.writes(notebook) + "\n"
+    return json.dumps(notebook, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+
+
+def _json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+class Publisher:
+    """While papermill runs, :meth:`Staged.save` each version of the output notebook papermill
+    has saved, soon after it has: a watcher thread looks every ``SAVE_POLL`` seconds. A save that
+    fails is a warning; the run goes on. Use it as a context manager around the run."""
+
+    def __init__(self, staged: Staged, log: Logger) -> None:
+        self._staged, self._log = staged, log
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="output-notebook-saves", daemon=True)
+        self._seen: tuple[int, int] | None = None
+
+    def __enter__(self) -> Publisher:
+        if self._staged.saves:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _watch(self) -> None:
+        written = Path(self._staged.writes)
+        while not self._stop.wait(SAVE_POLL):
+            try:
+                info = written.stat()
+            except FileNotFoundError:
+                continue
+            if (version := (info.st_mtime_ns, info.st_size)) != self._seen:
+                self._seen = version
+                save_quietly(self._staged, self._log)
 
 
 def stage(run: NotebookRun, where: Locations, workdir: Path) -> Staged:
@@ -140,12 +203,16 @@ def stage(run: NotebookRun, where: Locations, workdir: Path) -> Staged:
         if run.task_instance is not None:
             stamp(notebook, run.task_instance)
         reads = _write_copy(notebook, workdir / "input" / _name(where.input))
-    if through_storage and not is_local(where.output):
-        upload_to = _storage_path(where.output, run.notebook_conn_id)  # a wrong connection shows now
-        output = workdir / "output" / _name(where.output)
-        output.parent.mkdir()
-        return Staged(where, reads, str(output), notebook, upload_to)
-    return Staged(where, reads, where.output, notebook)
+    files = OutputFiles(run.tenant)
+    if is_local(where.output):
+        save_to: Any = Path(where.output)
+    elif through_storage:
+        save_to = _storage_path(where.output, run.notebook_conn_id)  # a wrong connection shows now
+    else:
+        return Staged(where, reads, where.output, notebook, files=files)
+    output = workdir / "output" / _name(where.output)
+    output.parent.mkdir()
+    return Staged(where, reads, str(output), notebook, save_to, files)
 
 
 def _read_stored(url: str, conn_id: str | None) -> Any:
@@ -200,9 +267,9 @@ def _name(location: str) -> str:
     return posixpath.basename(path.rstrip("/")) or "notebook.ipynb"
 
 
-def upload_quietly(staged: Staged, log: Logger) -> None:
-    """:meth:`Staged.upload` where a failed upload must not end the run: a warning."""
+def save_quietly(staged: Staged, log: Logger, notebook: Any | None = None) -> None:
+    """:meth:`Staged.save` where a failed save must not end the run: a warning."""
     try:
-        staged.upload()
+        staged.save(notebook)
     except (RunFailed, OSError) as err:
-        log.warning("The output notebook was not uploaded this time: %s", err)
+        log.warning("The output notebook was not saved this time: %s", err)
