@@ -24,7 +24,8 @@ from airflow_jupyter_provider.run.isolation import shield_task_process
 from airflow_jupyter_provider.run.kernel_check import KernelCheck, kernel_problem
 from airflow_jupyter_provider.run.masking import masked
 from airflow_jupyter_provider.run.outcome import ExecutedNotebook
-from airflow_jupyter_provider.run.papermill_args import Locations, injects_parameters, papermill_command
+from airflow_jupyter_provider.run.papermill_args import Locations, papermill_command
+from airflow_jupyter_provider.run.papermill_options import injects_parameters
 from airflow_jupyter_provider.run.parameters import write_parameters_file
 from airflow_jupyter_provider.run.process import StreamedProcess
 from airflow_jupyter_provider.run.progress import CellPlan, CellProgress, LogLine

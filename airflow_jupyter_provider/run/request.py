@@ -21,7 +21,7 @@ from airflow_jupyter_provider.exceptions import InvalidRunError, JupyterCondaErr
 from airflow_jupyter_provider.limits import Limit
 from airflow_jupyter_provider.locations import is_local, local_path
 from airflow_jupyter_provider.run.notebook_env import check_env
-from airflow_jupyter_provider.run.papermill_args import split_others, whole_seconds
+from airflow_jupyter_provider.run.papermill_options import split_others, whole_seconds
 from airflow_jupyter_provider.run.parameters import parse_parameters
 from airflow_jupyter_provider.run.render import names_html_file
 

@@ -37,12 +37,10 @@ from airflow_jupyter_provider.notebook_stamp import stamp
 from airflow_jupyter_provider.run.masking import redact_notebook
 from airflow_jupyter_provider.run.output_files import OutputFiles
 from airflow_jupyter_provider.run.papermill_args import Locations
+from airflow_jupyter_provider.run.papermill_options import INJECTS_INPUT_PATH, INJECTS_OUTPUT_PATH
 from airflow_jupyter_provider.run.progress import load_input_notebook
 from airflow_jupyter_provider.run.request import NotebookRun
 
-#: papermill options that inject the input's path, the output's path, or both as parameters.
-_INJECTS_INPUT = ("--inject-input-path", "--inject-paths")
-_INJECTS_OUTPUT = ("--inject-output-path", "--inject-paths")
 #: Seconds a save waits for papermill to finish writing the output notebook.
 SAVE_WAIT = 5.0
 #: Seconds between two looks at whether papermill has saved the output notebook again.
@@ -74,9 +72,9 @@ class Staged:
         """The injected paths papermill must be given as parameters: the user's, where papermill
         would inject a copy's."""
         parameters = {}
-        if self.reads != self.where.input and any(word in _INJECTS_INPUT for word in others):
+        if self.reads != self.where.input and any(word in INJECTS_INPUT_PATH for word in others):
             parameters["PAPERMILL_INPUT_PATH"] = self.where.input
-        if self.writes != self.where.output and any(word in _INJECTS_OUTPUT for word in others):
+        if self.writes != self.where.output and any(word in INJECTS_OUTPUT_PATH for word in others):
             parameters["PAPERMILL_OUTPUT_PATH"] = self.where.output
         return parameters
 

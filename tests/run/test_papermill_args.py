@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_jupyter_provider.run.papermill_args import PapermillCommand, split_others
+from airflow_jupyter_provider.run.papermill_args import PapermillCommand
+from airflow_jupyter_provider.run.papermill_options import split_others
 
 
 def test_every_argument_has_its_papermill_option_and_paths_come_last():
