@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the end-to-end tests drive, when they are missing: Chromium and
 # its driver for the browser tests (Selenium uses them; it downloads no browser of its own), and
-# redis-server as the broker of the CeleryExecutor test, and libarchive13, the library packed
-# environments unpack with (the tests take both unpacking paths). Run by `make test`.
+# redis-server as the broker of the CeleryExecutor test, libarchive13, the library packed
+# environments unpack with (the tests take both unpacking paths), and sudo, through which
+# Airflow runs a task as its run_as_user (the tenant tests). Run by `make test`.
 set -euo pipefail
 
-declare -A package_of=([chromium]=chromium [chromedriver]=chromium-driver [redis-server]=redis-server)
+declare -A package_of=([chromium]=chromium [chromedriver]=chromium-driver [redis-server]=redis-server [sudo]=sudo)
 missing=()
 for command in "${!package_of[@]}"; do
     command -v "$command" >/dev/null 2>&1 || missing+=("${package_of[$command]}")
