@@ -7,6 +7,8 @@ is made there, by ``start_papermill.py`` just before it hands over to papermill.
 has read the input notebook already, gives it the kernel's name and language, and reads back why
 no kernel could be chosen. A kernel the task sets is checked too: when the environment lacks it,
 no other stands in, and the run fails without retry (a retry would find it missing again).
+Names are taken as papermill takes them: ``python`` is the environment's own Python kernel
+(``start_papermill.kernelspec_name``).
 """
 
 from __future__ import annotations

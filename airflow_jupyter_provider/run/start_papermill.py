@@ -21,6 +21,15 @@ import sys
 
 #: The status when the notebook's kernel is missing and none can stand in for it.
 NO_KERNEL = 93
+#: jupyter_client's KernelManager starts its native kernel for the name ``python`` (nbclient's
+#: own tests run every notebook so): these are the two names of the environment's own Python.
+PYTHON_ALIAS, NATIVE_KERNEL = "python", "python3"
+
+
+def kernelspec_name(name):
+    """The kernelspec papermill starts for the kernel ``name``, as jupyter_client takes it. The
+    DAG-integrity kit looks kernels up with this too."""
+    return NATIVE_KERNEL if name == PYTHON_ALIAS else name
 
 
 def environment_kernels():
@@ -40,7 +49,7 @@ def is_found(name):
     """Whether papermill would find the kernel ``name`` (anywhere jupyter_client looks)."""
     from jupyter_client.kernelspec import KernelSpecManager
 
-    return name.lower() in KernelSpecManager().find_kernel_specs()
+    return kernelspec_name(name).lower() in KernelSpecManager().find_kernel_specs()
 
 
 def listing(kernels):

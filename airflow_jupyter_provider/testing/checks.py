@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from airflow_jupyter_provider.run.start_papermill import choose, missing_from_task
+from airflow_jupyter_provider.run.start_papermill import choose, kernelspec_name, missing_from_task
 from airflow_jupyter_provider.testing.findings import Problem
 from airflow_jupyter_provider.testing.kernels import environment_kernels
 from airflow_jupyter_provider.testing.subject import TaskUnderCheck, Unavailable
@@ -101,7 +101,7 @@ def kernel_is_installed(task: TaskUnderCheck) -> Iterator[Problem]:
     if prefix is None:
         return
     kernels = environment_kernels(prefix)
-    if name.lower() in kernels:
+    if kernelspec_name(name).lower() in kernels:
         return
     # What a run would decide in the environment (run/start_papermill.py), in the same words.
     if task.given_kernel:

@@ -29,7 +29,7 @@ from airflow.sdk import DAG
 from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator
 
 with DAG(dag_id="kernels", schedule=None, start_date=datetime(2025, 1, 1)):
-    for kernel in ("python3", "julia-1.10"):
+    for kernel in ("python3", "python", "julia-1.10"):
         JupyterCondaOperator(
             task_id=kernel.replace(".", "_"),
             conda_env={prefix!r},
@@ -117,3 +117,29 @@ def test_the_notebooks_kernel_missing_from_a_real_environment_has_a_stand_in_or_
         f"conda environment '{prefix}', and 2 of its kernels are for python; the environment's kernels: "
         "python3 (python), python3-gpu (python). Set kernel= to the one to run the notebook with"
     ]
+
+
+def test_a_notebook_whose_kernelspec_says_python_has_the_environments_python_kernel(
+    conda_install: CondaInstall, tmp_path: Path
+) -> None:
+    """``python`` is jupyter_client's name for the native kernel, as a run takes it: no stand-in
+    needed, even with a second Python kernel in the environment."""
+    prefix = tmp_path / "env"
+    (prefix / "conda-meta").mkdir(parents=True)
+    (prefix / "conda-meta" / "history").touch()
+    gpu = prefix / "share" / "jupyter" / "kernels" / "python3-gpu"
+    gpu.mkdir(parents=True)
+    (gpu / "kernel.json").write_text('{"argv": ["python"], "display_name": "GPU", "language": "python"}')
+    shutil.copytree(
+        conda_install.prefix / "share" / "jupyter" / "kernels" / "python3", gpu.with_name("python3")
+    )
+    notebook = json.loads((BROKEN_DAGS / "notebooks" / "nb_conda_kernel.ipynb").read_text())
+    notebook["metadata"]["kernelspec"]["name"] = "python"
+    (tmp_path / "forecast.ipynb").write_text(json.dumps(notebook))
+    (tmp_path / "kernels.py").write_text(NOTEBOOK_KERNEL_DAG.format(prefix=str(prefix)))
+
+    assert check_dag_folder(tmp_path) == []
+
+    notebook["metadata"]["kernelspec"]["name"] = "pyth0n"
+    (tmp_path / "forecast.ipynb").write_text(json.dumps(notebook))
+    assert [finding.check for finding in check_dag_folder(tmp_path)] == ["kernel"]
