@@ -116,7 +116,7 @@ class WorkerSettings:
 
     def notebook_env_keep(self) -> tuple[str, ...]:
         """The names and patterns of Airflow's variables a notebook gets all the same
-        (``[jupyter_conda] notebook_env_keep``, comma-separated; see ``run/notebook_env.py``)."""
+        (``[jupyter_conda] notebook_env_keep``, comma-separated; see ``notebook_env.py``)."""
         from airflow_jupyter_provider.compat import airflow_conf
 
         text = airflow_conf().get(CONFIG_SECTION, "notebook_env_keep", fallback=DEFAULT_NOTEBOOK_ENV_KEEP)

@@ -19,6 +19,7 @@ else:
 
 from airflow_jupyter_provider.environments.formats import ARCHIVE_FORMATS, archive_format
 from airflow_jupyter_provider.exceptions import ArchiveError
+from airflow_jupyter_provider.notebook_env import notebook_env
 
 #: What every conda-pack archive holds.
 CONDA_PACK_LAYOUT = ("bin/activate", "bin/conda-unpack", "conda-meta")
@@ -149,8 +150,12 @@ def conda_unpack(prefix: Path, location: str) -> None:
 
 
 def _run_conda_unpack(prefix: Path, location: str) -> None:
-    """Run the environment's conda-unpack as activation would: its own bin/ first on PATH."""
-    env = {**os.environ, "PATH": f"{prefix / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+    """Run the environment's conda-unpack as activation would: its own bin/ first on PATH. It is
+    the archive's code, so it gets no more of the worker's environment than a notebook does."""
+    env = {
+        **notebook_env(os.environ, {}),
+        "PATH": f"{prefix / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     done = subprocess.run(
         [str(prefix / "bin" / "conda-unpack")], env=env, capture_output=True, text=True, check=False
     )

@@ -87,7 +87,7 @@ class JupyterCondaHook(BaseHook):
         worker saves it where it goes, its secrets masked, each time papermill has saved it
         (``run/staging.py``); with ``run.notebook_conn_id``, notebooks in object storage go
         through that connection. The notebook's processes get the worker's environment less
-        Airflow's configuration and secrets, plus ``run.env`` (``run/notebook_env.py``).
+        Airflow's configuration and secrets, plus ``run.env`` (``notebook_env.py``).
         The executed notebook is read once after the run: for the failed cell, the results and,
         with ``run.output_html``, the HTML, rendered whether the notebook failed or not.
         ``run.limits`` apply to every process of the run through a cgroup of its own.

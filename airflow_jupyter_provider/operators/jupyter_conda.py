@@ -96,7 +96,7 @@ class JupyterCondaOperator(BaseOperator):
         values (text or numbers), e.g. ``{"API_TOKEN": "{{ var.value.api_token }}"}``; the way
         to hand a notebook a secret. The notebook gets the worker's environment less Airflow's
         configuration and secrets (``AIRFLOW__*``, ``AIRFLOW_CONN_*``, ``AIRFLOW_VAR_*``,
-        ``_AIRFLOW_*``; see ``run/notebook_env.py``), then these, which win. Values never reach
+        ``_AIRFLOW_*``; see ``notebook_env.py``), then these, which win. Values never reach
         the parameters, papermill's command line, lineage or XCom; those whose names Airflow
         calls sensitive (``*TOKEN*``, ``*PASSWORD*``, ``*SECRET*``, ...) are masked as ``***``
         in the log, the output notebook and the rendered fields. Templated.

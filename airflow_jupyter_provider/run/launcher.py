@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from airflow_jupyter_provider.environments import Activation
-from airflow_jupyter_provider.run.notebook_env import notebook_env
+from airflow_jupyter_provider.notebook_env import notebook_env
 
 SCRIPT = Path(__file__).with_name("run_notebook.sh")
 #: Run as a script by an isolated Python without site-packages (``-I -S``): about 25 ms less

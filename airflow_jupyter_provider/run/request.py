@@ -20,7 +20,7 @@ from airflow_jupyter_provider.environments import check_environment
 from airflow_jupyter_provider.exceptions import InvalidRunError, JupyterCondaError
 from airflow_jupyter_provider.limits import Limit
 from airflow_jupyter_provider.locations import is_local, local_path
-from airflow_jupyter_provider.run.notebook_env import check_env
+from airflow_jupyter_provider.notebook_env import check_env
 from airflow_jupyter_provider.run.papermill_options import split_others, whole_seconds
 from airflow_jupyter_provider.run.parameters import parse_parameters
 from airflow_jupyter_provider.run.render import names_html_file
@@ -132,7 +132,7 @@ class NotebookRun:
     #: the user the task runs as (``run_as_user``, DolphinScheduler's tenant), whose files other
     #: tenants may not read (``run/output_files.py``); None: the worker's own user
     tenant: str | None = None
-    #: more variables for the notebook's environment (``run/notebook_env.py``); never shown
+    #: more variables for the notebook's environment (``notebook_env.py``); never shown
     env: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod

@@ -78,10 +78,12 @@ def _edited(archive: Path, output: Path, edit: Callable[[str], str]) -> Path:
 
 
 def _marking_its_runs(script: str) -> str:
-    """The script, made to leave ``bin/conda-unpack.ran`` whenever it runs."""
+    """The script, made to leave ``bin/conda-unpack.ran``, the names of its environment variables,
+    whenever it runs."""
     main = "if __name__ == '__main__':\n"
     assert main in script
-    return script.replace(main, f"{main}    open(__file__ + '.ran', 'w').close()\n")
+    mark = "open(__file__ + '.ran', 'w').write(' '.join(sorted(__import__('os').environ)))"
+    return script.replace(main, f"{main}    {mark}\n")
 
 
 def _snapshot(root: Path) -> dict[str, tuple[int, str]]:
@@ -139,7 +141,12 @@ def test_conda_packs_script_is_not_run(binary_env, tmp_path):
     assert not (prefix / "bin" / "conda-unpack.ran").exists()
 
 
-def test_a_record_that_is_no_literal_is_left_to_the_script_to_run(binary_env, tmp_path):
+def test_a_record_that_is_no_literal_is_left_to_the_script_to_run_without_airflows_variables(
+    binary_env, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", "fernet-of-the-worker")
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", "postgresql://analyst:password@db.internal/warehouse")
+
     def edit(script: str) -> str:
         record = f"('lib/libfake.so', '{BINARY_PLACEHOLDER}', 'binary')"
         assert record in script
@@ -150,8 +157,11 @@ def test_a_record_that_is_no_literal_is_left_to_the_script_to_run(binary_env, tm
 
     archive = _edited(binary_env, tmp_path / "split.tar.gz", edit)
     prefix = _activate(EnvironmentCache(tmp_path / "cache"), archive)
-    assert (prefix / "bin" / "conda-unpack.ran").exists()
     assert f"{prefix}/lib".encode() in (prefix / "lib" / "libfake.so").read_bytes()
+    # The archive's own code runs as a notebook would: without Airflow's configuration and secrets.
+    names = (prefix / "bin" / "conda-unpack.ran").read_text().split()
+    assert "PATH" in names
+    assert [name for name in names if name.startswith(("AIRFLOW__", "AIRFLOW_CONN_"))] == []
 
 
 @pytest.mark.parametrize("record", ["../../victim.txt", "lib/../../../victim.txt", "{tmp_path}/victim.txt"])

@@ -1,4 +1,4 @@
-"""What the notebook's environment holds (``run/notebook_env.py``), and how the operator's
+"""What the notebook's environment holds (``notebook_env.py``), and how the operator's
 ``env`` is checked when the DAG file is parsed."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from airflow_jupyter_provider.exceptions import InvalidRunError
+from airflow_jupyter_provider.notebook_env import notebook_env
 from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator
-from airflow_jupyter_provider.run.notebook_env import notebook_env
 from tests.helpers import dag_in
 
 NAME_RULE = " (letters, digits and '_', not starting with a digit)"
