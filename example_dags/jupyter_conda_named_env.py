@@ -1,10 +1,12 @@
 """Run a notebook in a conda environment known to the worker by name.
 
-The trigger form offers the notebook's parameters (the DAG's ``params``); the task hands
-them to papermill with their JSON types, so ``days`` arrives in the notebook as an int,
-``growth_rate`` as a float and ``products`` as a list. The notebook's last cell, tagged
-``results``, shows a JSON object; the task pushes it to XCom as ``results``, and
-``report_busiest_product`` reads it with its types.
+The trigger form offers the notebook's parameters (the DAG's ``params``), read from the
+notebook's ``parameters`` cell by ``notebook_params``: each default, its type and the comment
+after it; the DAG only tightens a few. The task hands them to papermill with their JSON
+types, so ``days`` arrives in the notebook as an int, ``growth_rate`` as a float and
+``products`` as a list. The notebook's last cell, tagged ``results``, shows a JSON object;
+the task pushes it to XCom as ``results``, and ``report_busiest_product`` reads it with its
+types.
 
 Set up once on the worker:
 
@@ -20,9 +22,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk import DAG, Param, task
+from airflow.sdk import DAG, task
 
+from airflow_jupyter_provider.notebook_params import notebook_params
 from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator
+
+# Relative paths are taken from this file's folder.
+NOTEBOOK = "notebooks/demand_forecast.ipynb"
 
 # One folder per DAG run, under the Variable jupyter_demo_output_dir.
 OUTPUT_DIR = (
@@ -37,23 +43,22 @@ with DAG(
     start_date=datetime(2025, 1, 1),
     catchup=False,
     tags=["jupyter", "example"],
-    params={
-        "days": Param(7, type="integer", minimum=1, maximum=30, description="Days to forecast"),
-        "growth_rate": Param(
-            0.05, type="number", minimum=-1, maximum=1, description="Daily growth: 0.05 is 5%"
-        ),
-        "region": Param("north", type="string", minLength=1, description="Region the forecast is for"),
-        "products": Param(
-            ["apples", "pears", "plums"], type="array", minItems=1, description="Products, one a line"
-        ),
-    },
+    # One field per parameter of the notebook; these only add limits to what the notebook says.
+    params=notebook_params(
+        NOTEBOOK,
+        {
+            "days": {"minimum": 1, "maximum": 30},
+            "growth_rate": {"minimum": -1, "maximum": 1},
+            "region": {"minLength": 1},
+            "products": {"minItems": 1},
+        },
+    ),
 ):
     forecast = JupyterCondaOperator(
         task_id="demand_forecast",
         description="Projects each product's daily demand and prints a table of it.",
         conda_env="jupyter-demo",
-        # Relative paths are taken from this file's folder.
-        input_nb="notebooks/demand_forecast.ipynb",
+        input_nb=NOTEBOOK,
         output_nb=f"{OUTPUT_DIR}/demand_forecast.ipynb",
         # The DAG run's params as JSON text: the operator parses it after rendering, types intact.
         parameters="{{ params | tojson }}",

@@ -5,7 +5,8 @@ The archive's path comes from the Variable ``jupyter_demo_env_archive`` (default
 ``conda pack -n jupyter-demo -o jupyter-demo.tar.gz``. Each run unpacks it into a
 folder of its own, activates it and runs ``conda-unpack`` there.
 
-The trigger form offers the notebook's parameters; they reach the notebook typed
+The trigger form offers the notebook's parameters, read from its ``parameters`` cell by
+``notebook_params``; they reach the notebook typed
 (``window`` an int, ``threshold`` a float, ``readings`` a list of numbers). Executed
 notebooks go under the Variable ``jupyter_demo_output_dir`` (default ``/tmp/jupyter-demo``).
 """
@@ -14,9 +15,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk import DAG, Param
+from airflow.sdk import DAG
 
+from airflow_jupyter_provider.notebook_params import notebook_params
 from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator
+
+NOTEBOOK = "notebooks/sensor_statistics.ipynb"
 
 ARCHIVE = "{{ var.value.get('jupyter_demo_env_archive', '/opt/conda-envs/jupyter-demo.tar.gz') }}"
 # One folder per DAG run, under the Variable jupyter_demo_output_dir.
@@ -32,24 +36,21 @@ with DAG(
     start_date=datetime(2025, 1, 1),
     catchup=False,
     tags=["jupyter", "example"],
-    params={
-        "window": Param(3, type="integer", minimum=1, description="Readings per moving average"),
-        "threshold": Param(1.5, type="number", exclusiveMinimum=0, description="Outlier: this many std devs"),
-        "sensor": Param("greenhouse-1", type="string", minLength=1, description="Name of the sensor"),
-        "readings": Param(
-            [21.5, 22.0, 21.8, 35.2, 22.1, 21.9, 22.4, 10.3, 22.0],
-            type="array",
-            items={"type": "number"},
-            minItems=1,
-            description="Temperature readings (a JSON list of numbers)",
-        ),
-    },
+    params=notebook_params(
+        NOTEBOOK,
+        {
+            "window": {"minimum": 1},
+            "threshold": {"exclusiveMinimum": 0},
+            "sensor": {"minLength": 1},
+            "readings": {"items": {"type": "number"}, "minItems": 1},
+        },
+    ),
 ):
     JupyterCondaOperator(
         task_id="sensor_statistics",
         description="Mean, spread, moving average and outliers of a series of readings.",
         conda_env=ARCHIVE,
-        input_nb="notebooks/sensor_statistics.ipynb",
+        input_nb=NOTEBOOK,
         output_nb=f"{OUTPUT_DIR}/sensor_statistics.ipynb",
         parameters="{{ params | tojson }}",
         kernel="python3",
