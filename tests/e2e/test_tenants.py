@@ -73,15 +73,15 @@ def test_two_tenants_tasks_write_into_one_run_folder(
     tenant_stack: TenantStack, tenant_run: TenantRun
 ) -> None:
     assert_succeeded(tenant_stack, tenant_run, "tenant_a", "tenant_b")
+    # The folders the tenants made: the DAG's and the run's, inheriting the base folder's group.
+    for folder in (tenant_run.folder.parent, tenant_run.folder):
+        assert folder.owner() in (TENANT_A, TENANT_B)
+        assert mode_and_group(folder) == (oct(FOLDER_MODE), NOTEBOOK_GROUP), folder
     for task_id, user in (("tenant_a", TENANT_A), ("tenant_b", TENANT_B)):
         notebook = tenant_run.folder / f"{task_id}.ipynb"
         assert notebook.owner() == user
         assert mode_and_group(notebook) == (oct(NOTEBOOK_MODE), NOTEBOOK_GROUP), task_id
         assert json.loads(notebook.read_text())["cells"], task_id
-    # The folders the tenants made: the DAG's and the run's, inheriting the base folder's group.
-    for folder in (tenant_run.folder.parent, tenant_run.folder):
-        assert folder.owner() in (TENANT_A, TENANT_B)
-        assert mode_and_group(folder) == (oct(FOLDER_MODE), NOTEBOOK_GROUP), folder
 
 
 def test_a_tenant_cannot_read_the_other_tenants_notebook_and_the_viewer_can(
@@ -93,12 +93,13 @@ def test_a_tenant_cannot_read_the_other_tenants_notebook_and_the_viewer_can(
         refused = as_user(reader, "cat", notebook)
         assert refused.returncode != 0 and "Permission denied" in refused.stderr, (reader, refused)
         assert refused.stdout == ""
-        # Nor may it list the run folder to find out what the others wrote.
-        listing = as_user(reader, "ls", str(tenant_run.folder))
-        assert listing.returncode != 0 and "Permission denied" in listing.stderr, (reader, listing)
         shown = as_user(VIEWER, "cat", notebook)
         assert shown.returncode == 0, shown
         assert json.loads(shown.stdout)["cells"]
+    # The tenant that did not make the run folder may not list it to find what the other wrote.
+    stranger = TENANT_B if tenant_run.folder.owner() == TENANT_A else TENANT_A
+    listing = as_user(stranger, "ls", str(tenant_run.folder))
+    assert listing.returncode != 0 and "Permission denied" in listing.stderr, (stranger, listing)
     listed = as_user(VIEWER, "ls", str(tenant_run.folder))
     assert listed.returncode == 0, listed
     assert {"tenant_a.ipynb", "tenant_b.ipynb"} <= set(listed.stdout.split())
