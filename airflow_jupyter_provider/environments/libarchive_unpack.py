@@ -135,76 +135,101 @@ def unpack(ffi: ModuleType, archive: Path, destination: Path, kind: str) -> None
 def _extract(ffi: ModuleType, read_p: int, write_p: int, root: bytes, *, zip_archive: bool) -> None:
     """The loop: read a header, check it, point it under ``root``, let libarchive write it.
 
-    Kept to plain ctypes calls on one reused entry: per entry, this is all the Python there is.
+    Kept to plain ctypes calls on one reused entry: per entry, this and :func:`_admit` are all
+    the Python there is.
     """
+    entry = _Entry(ffi)
+    tree = _Tree(root, root + b"/")
     next_header = _function(ffi, "read_next_header2", ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
     extract = _function(ffi, "read_extract2", ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
-    set_hardlink = _function(ffi, "entry_copy_hardlink", None, ctypes.c_void_p, ctypes.c_char_p)
-    filetype, pathname, hardlink, symlink = (
-        ffi.entry_filetype,
-        ffi.entry_pathname,
-        ffi.entry_hardlink,
-        ffi.entry_symlink,
-    )
-    mode_of, set_perm, set_pathname = ffi.entry_mode, ffi.entry_set_perm, ffi.entry_copy_pathname
-    prefix = root + b"/"
-    links: set[bytes] = set()  # the symbolic links written so far, normalized names
-    folders: set[bytes] = set()  # folders known to be real: nothing in their path is a link
     entry_p = ffi.entry_new()
     try:
-        while True:
-            status = next_header(read_p, entry_p)
-            if status == _ARCHIVE_EOF:
-                return
+        while (status := next_header(read_p, entry_p)) != _ARCHIVE_EOF:
             if status < _ARCHIVE_WARN:
                 raise _Refused(_error(ffi, read_p))
             if status == _ARCHIVE_WARN:
                 log.warning("%s", _error(ffi, read_p))
-            name = pathname(entry_p)
-            if name is None:
-                raise _Refused("an entry has no name libarchive can convert to this locale")
-            kind = filetype(entry_p) & _AE_IFMT
-            _check_name(name, root)
-            path = _normalized(name)
-            folder = path.rpartition(b"/")[0]
-            if folder and folder not in folders:
-                _check_folder(name, folder, links, folders)
-            if path in links:
-                raise _Refused(f"member {_show(name)} would be written over the symbolic link {_show(path)}")
-            target = hardlink(entry_p)
-            if target is not None:
-                _check_hardlink(name, target, root)
-                # libarchive links with link(2), which does not follow a link: a hard link to a
-                # symbolic link would be a copy of it elsewhere, its relative target read anew.
-                linked = _normalized(target)
-                linked_folder = linked.rpartition(b"/")[0]
-                if linked_folder and linked_folder not in folders:
-                    _check_folder(name, linked_folder, links, folders)
-                if linked in links or os.path.islink(prefix + linked):
-                    raise _Refused(f"{_show(name)} is a hard link to the symbolic link {_show(target)}")
-                set_hardlink(entry_p, prefix + target)
-                kind = _AE_IFREG
-            elif kind == _AE_IFLNK:
-                if zip_archive:
-                    raise _Refused(f"member {_show(name)} is a symbolic link")
-                if path in folders:
-                    raise _Refused(f"{_show(name)} is a symbolic link that would replace a folder")
-                _check_symlink(name, symlink(entry_p), root)
-                links.add(path)
-            elif kind == _AE_IFDIR:
-                folders.add(path)
-                set_perm(entry_p, (mode_of(entry_p) & 0o755) | 0o700)
-            elif kind == _AE_IFREG:
-                mode = mode_of(entry_p) & 0o755
-                set_perm(entry_p, (mode if mode & 0o100 else mode & ~0o111) | 0o600)
-            else:
-                raise _Refused(f"{_show(name)} is a special file")
-            set_pathname(entry_p, prefix + name)
+            name = _admit(entry, entry_p, tree, zip_archive)
+            entry.set_pathname(entry_p, tree.prefix + name)
             # archive_read_extract2 reports a refused or failed write as a warning: none is ignored.
             if extract(read_p, entry_p, write_p) != _ARCHIVE_OK:
                 raise _Refused(f"member {_show(name)}: {_error(ffi, read_p)}")
     finally:
         ffi.entry_free(entry_p)
+
+
+class _Entry:
+    """The libarchive calls on an entry the loop makes, looked up once."""
+
+    def __init__(self, ffi: ModuleType) -> None:
+        self.filetype, self.pathname, self.mode = ffi.entry_filetype, ffi.entry_pathname, ffi.entry_mode
+        self.hardlink, self.symlink = ffi.entry_hardlink, ffi.entry_symlink
+        self.set_perm, self.set_pathname = ffi.entry_set_perm, ffi.entry_copy_pathname
+        self.set_hardlink = _function(ffi, "entry_copy_hardlink", None, ctypes.c_void_p, ctypes.c_char_p)
+
+
+class _Tree:
+    """What is known of the tree written so far under ``root`` (``prefix`` is ``root`` + ``/``)."""
+
+    def __init__(self, root: bytes, prefix: bytes) -> None:
+        self.root, self.prefix = root, prefix
+        self.links: set[bytes] = set()  # the symbolic links written so far, normalized names
+        self.folders: set[bytes] = set()  # folders known to be real: nothing in their path is a link
+
+    def checked_path(self, name: bytes) -> bytes:
+        """The normalized path of the member ``name``; refused if it leaves the tree or a link is on it."""
+        _check_name(name, self.root)
+        path = _normalized(name)
+        self.check_folder_of(name, path)
+        if path in self.links:
+            raise _Refused(f"member {_show(name)} would be written over the symbolic link {_show(path)}")
+        return path
+
+    def check_folder_of(self, name: bytes, path: bytes) -> None:
+        folder = path.rpartition(b"/")[0]
+        if folder and folder not in self.folders:
+            _check_folder(name, folder, self.links, self.folders)
+
+    def check_hardlink(self, name: bytes, target: bytes) -> None:
+        _check_hardlink(name, target, self.root)
+        # libarchive links with link(2), which does not follow a link: a hard link to a symbolic
+        # link would be a copy of it elsewhere, its relative target read anew.
+        linked = _normalized(target)
+        self.check_folder_of(name, linked)
+        if linked in self.links or os.path.islink(self.prefix + linked):
+            raise _Refused(f"{_show(name)} is a hard link to the symbolic link {_show(target)}")
+
+    def add_symlink(self, name: bytes, path: bytes, target: bytes | None) -> None:
+        if path in self.folders:
+            raise _Refused(f"{_show(name)} is a symbolic link that would replace a folder")
+        _check_symlink(name, target, self.root)
+        self.links.add(path)
+
+
+def _admit(entry: _Entry, entry_p: int, tree: _Tree, zip_archive: bool) -> bytes:
+    """The name of the entry at ``entry_p`` once it is checked, its permissions those of the
+    ``data`` filter; refuses what must not be written."""
+    name = entry.pathname(entry_p)
+    if name is None:
+        raise _Refused("an entry has no name libarchive can convert to this locale")
+    kind = entry.filetype(entry_p) & _AE_IFMT
+    path = tree.checked_path(name)
+    if (target := entry.hardlink(entry_p)) is not None:
+        tree.check_hardlink(name, target)
+        entry.set_hardlink(entry_p, tree.prefix + target)
+    elif kind == _AE_IFLNK:
+        if zip_archive:
+            raise _Refused(f"member {_show(name)} is a symbolic link")
+        tree.add_symlink(name, path, entry.symlink(entry_p))
+    elif kind == _AE_IFDIR:
+        tree.folders.add(path)
+        entry.set_perm(entry_p, (entry.mode(entry_p) & 0o755) | 0o700)
+    elif kind == _AE_IFREG:
+        mode = entry.mode(entry_p) & 0o755
+        entry.set_perm(entry_p, (mode if mode & 0o100 else mode & ~0o111) | 0o600)
+    else:
+        raise _Refused(f"{_show(name)} is a special file")
+    return name
 
 
 def _function(ffi: ModuleType, name: str, restype: object, *argtypes: object) -> ctypes._CFuncPtr:
