@@ -3,8 +3,9 @@ instance's stamp, rendered once per version and kept in the API server's memory.
 
 The key of a rendered page is the notebook's identity and modification (``notebook_source.py``),
 so a view of an unchanged notebook costs a ``stat`` and no reading or rendering; papermill saving
-the notebook after a cell makes a new version. Each page ends with ``SCROLL_SCRIPT``, the tab's
-way to keep the reader's place when a new version swaps in.
+the notebook after a cell makes a new version. Each page ends with each code cell's duration or
+running mark (``cell_timings.py``) and ``SCROLL_SCRIPT``, the tab's way to keep the reader's place
+when a new version swaps in.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from airflow_jupyter_provider.notebook_saves import read_whole
 from airflow_jupyter_provider.notebook_stamp import stamped_identity
+from airflow_jupyter_provider.plugins.cell_timings import timings_html
 from airflow_jupyter_provider.plugins.notebook_source import NotebookSource, NotebookUnreadable
 from airflow_jupyter_provider.plugins.progress_line import NotebookProgress
 from airflow_jupyter_provider.plugins.sized_lru import SizedLru
@@ -86,9 +88,9 @@ def _rendered(source: NotebookSource, identity: Mapping[str, Any]) -> RenderedNo
     notebook = _parse(source.read())
     if (stamped := stamped_identity(notebook)) != identity:
         return _refused(source, "no stamp" if stamped is None else "its stamp is another's")
-    progress = NotebookProgress.of(notebook)
+    progress, timings = NotebookProgress.of(notebook), timings_html(notebook)
     head, end, tail = notebook_html(notebook, notebook_title(source.location)).rpartition("</body>")
-    page = RenderedNotebook(stamped, _version_tag(key), head + SCROLL_SCRIPT + end + tail, progress)
+    page = RenderedNotebook(stamped, _version_tag(key), head + timings + SCROLL_SCRIPT + end + tail, progress)
     PAGES.put(key, page, len(page.html))
     return page
 
