@@ -3,10 +3,10 @@ demand, live while the task runs.
 
 Imported by the API server only, on the first request (see ``notebook_view.NotebookApp``).
 ``/notebook/<dag>/<run>/<task>?map_index=`` is the tab (``shell_page.py``), ``.../status`` says
-how the run goes, ``.../view`` is the rendered notebook. The notebook shown is the one the task
-recorded in XCom (``NOTEBOOK_XCOM_KEY``) for exactly that task instance, and only if the notebook
-carries that task instance's stamp (``notebook_stamp.py``); nothing in the request names a file.
-Every other case is the same 404.
+how the run goes, ``.../view`` is the rendered notebook, ``.../download`` the ``.ipynb`` itself.
+The notebook shown is the one the task recorded in XCom (``NOTEBOOK_XCOM_KEY``) for exactly that
+task instance, and only if the notebook carries that task instance's stamp (``notebook_stamp.py``);
+nothing in the request names a file. Every other case is the same 404.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session
 
 from airflow_jupyter_provider.notebook_stamp import task_instance_identity
 from airflow_jupyter_provider.plugins import NOTEBOOK_XCOM_KEY, shell_page
-from airflow_jupyter_provider.plugins.notebook_source import source_of
+from airflow_jupyter_provider.plugins.download import MEDIA_TYPE, download_name, stamped_content
+from airflow_jupyter_provider.plugins.notebook_source import NotebookSource, source_of
 from airflow_jupyter_provider.plugins.progress_line import progress_line
 from airflow_jupyter_provider.plugins.rendered import RenderedNotebook, rendered_notebook
 
@@ -84,17 +85,21 @@ def task_instance_state(session: Session, identity: dict[str, Any]) -> tuple[boo
     return (False, None) if row is None else (True, None if row.state is None else str(row.state))
 
 
-def recorded_notebook(session: Session, identity: dict[str, Any]) -> RenderedNotebook | None:
-    """The notebook the task instance recorded, rendered, if it is there and stamped with it."""
+def recorded_source(session: Session, identity: dict[str, Any]) -> NotebookSource | None:
+    """Where the notebook the task instance recorded is, if the record is well formed."""
     row = session.scalar(
         select(XComModel)
         .where(*(getattr(XComModel, key) == value for key, value in identity.items()))
         .where(XComModel.key == NOTEBOOK_XCOM_KEY)
         .limit(1)
     )
-    if row is None or (source := source_of(XComModel.deserialize_value(row))) is None:
-        return None
-    return rendered_notebook(source, identity)
+    return None if row is None else source_of(XComModel.deserialize_value(row))
+
+
+def recorded_notebook(session: Session, identity: dict[str, Any]) -> RenderedNotebook | None:
+    """The notebook the task instance recorded, rendered, if it is there and stamped with it."""
+    source = recorded_source(session, identity)
+    return None if source is None else rendered_notebook(source, identity)
 
 
 def not_found() -> HTMLResponse:
@@ -155,5 +160,20 @@ def create_app() -> FastAPI:
         if (notebook := recorded_notebook(session, identity)) is None:
             return not_found()
         return HTMLResponse(notebook.html, headers=HEADERS)
+
+    @app.get(f"{tab}/download", dependencies=READ_TASK_LOGS)
+    def download(
+        dag_id: str, run_id: str, task_id: str, session: SessionDep, map_index: Annotated[str, Query()] = "-1"
+    ) -> Response:
+        """The ``.ipynb`` file as papermill saved it last, to open in Jupyter."""
+        if (identity := identity_of(dag_id, run_id, task_id, map_index)) is None:
+            return not_found()
+        source = recorded_source(session, identity)
+        if source is None or (content := stamped_content(source, identity)) is None:
+            return not_found()
+        disposition = f'attachment; filename="{download_name(identity)}"'
+        return Response(
+            content, media_type=MEDIA_TYPE, headers={**HEADERS, "Content-Disposition": disposition}
+        )
 
     return app

@@ -8,6 +8,9 @@ loads ``.../view?...&v=<version>`` into a hidden second frame and swaps the two 
 loaded, so the page does not flash. Both URLs are this page's own URL with a suffix: the page
 names no task instance and no file.
 
+Once there is a notebook, **Download notebook** links to ``.../download`` (same query): the
+``.ipynb`` file itself, to open in Jupyter.
+
 The new version opens where the reader was: at the bottom for a reader who was at the bottom
 (they follow the cells as they run), else at the same scroll offset. The frames are sandboxed
 without ``allow-same-origin``, so the page can neither read nor set their scrolling: the front
@@ -30,6 +33,8 @@ _SCRIPT = """
   var here = window.location.pathname.replace(/\\/+$/, "");
   var query = window.location.search;
   var line = document.getElementById("state");
+  var download = document.getElementById("download");
+  download.href = here + "/download" + query;
   var frames = [document.getElementById("front"), document.getElementById("back")];
   var version = null;
   var place = {top: 0, atBottom: false};
@@ -62,6 +67,7 @@ _SCRIPT = """
         line.dataset.finished = status.finished;
         if (status.version && status.version !== version) {
           version = status.version;
+          download.hidden = false;
           show(version);
         }
         if (!status.finished) { window.setTimeout(poll, POLL_MS); }
@@ -78,7 +84,13 @@ _SCRIPT = """
 _STYLE = """
 html, body { height: 100%; margin: 0; }
 body { display: flex; flex-direction: column; font-family: system-ui, sans-serif; }
-#state { margin: 0; padding: 0.4rem 0.8rem; color: #444; border-bottom: 1px solid #ddd; }
+header { display: flex; align-items: center; gap: 1rem; padding: 0.4rem 0.8rem;
+  border-bottom: 1px solid #ddd; }
+#state { flex: 1; margin: 0; color: #444; }
+#download { padding: 0.2rem 0.7rem; border: 1px solid #bbb; border-radius: 4px; color: #222;
+  text-decoration: none; font-size: 0.9rem; white-space: nowrap; }
+#download:hover { background: #f2f2f2; }
+#download[hidden] { display: none; }
 #frames { position: relative; flex: 1; }
 iframe { position: absolute; inset: 0; width: 100%; height: 100%; border: 0; }
 iframe.back { visibility: hidden; }
@@ -90,7 +102,8 @@ _SANDBOX = "allow-scripts allow-popups allow-popups-to-escape-sandbox"
 PAGE = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Notebook</title>
 <style>{_STYLE}</style></head>
-<body><p id="state" role="status">Loading the notebook</p>
+<body><header><p id="state" role="status">Loading the notebook</p>
+<a id="download" hidden download>Download notebook</a></header>
 <div id="frames">
 <iframe id="front" class="front" title="Executed notebook" sandbox="{_SANDBOX}"></iframe>
 <iframe id="back" class="back" title="Executed notebook" sandbox="{_SANDBOX}"></iframe>

@@ -4,8 +4,12 @@ that the tab follows a running notebook."""
 
 from __future__ import annotations
 
+import re
+
+import nbformat
 import pytest
 
+from airflow_jupyter_provider.notebook_stamp import stamped_identity, task_instance_identity
 from airflow_jupyter_provider.plugins import rendered
 from airflow_jupyter_provider.plugins.sized_lru import SizedLru
 from tests.plugins.helpers import RECORDS, NotebookRuns, notebook_url, papermill_save
@@ -13,7 +17,9 @@ from tests.plugins.helpers import RECORDS, NotebookRuns, notebook_url, papermill
 pytestmark = pytest.mark.e2e
 
 NO_NOTEBOOK = "No notebook is recorded for this task instance."
-ROUTES = {"tab": "", "view": "/view", "status": "/status"}
+ROUTES = {"tab": "", "view": "/view", "status": "/status", "download": "/download"}
+#: The routes that answer with a notebook, or the 404 page.
+PAGES = {"tab": "", "view": "/view", "download": "/download"}
 
 
 def csp(response) -> dict[str, str]:
@@ -62,7 +68,7 @@ def test_the_status_of_a_finished_task_instance(api_client, viewer, notebook_run
     assert len(status["version"]) == 16
 
 
-@pytest.mark.parametrize("route", ["", "/view"])
+@pytest.mark.parametrize("route", PAGES.values(), ids=PAGES.keys())
 def test_the_ui_session_cookie_is_enough(api_client, token, notebook_runs: NotebookRuns, route) -> None:
     """The UI's iframe sends no Authorization header, only the ``_token`` cookie of the login."""
     url = notebook_url(RECORDS, notebook_runs.records_run_id, "rendered", route=route)
@@ -78,6 +84,54 @@ def test_the_notebook_runs_sandboxed_apart_from_the_ui(api_client, viewer, noteb
     assert policy["default-src"] == "'none'"
     assert policy["frame-ancestors"] == "'self'"
     assert "connect-src" not in policy
+
+
+def test_a_viewer_downloads_the_executed_notebook_as_it_is_stamped_and_all(
+    api_client, viewer, notebook_runs: NotebookRuns
+) -> None:
+    url = notebook_url(RECORDS, notebook_runs.records_run_id, "rendered", route="/download")
+    response = api_client.get(url, headers=viewer)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/x-ipynb+json"
+    safe_run_id = re.sub(r"[^A-Za-z0-9._-]+", "_", notebook_runs.records_run_id)
+    assert response.headers["content-disposition"] == (
+        f'attachment; filename="{RECORDS}__rendered__{safe_run_id}.ipynb"'
+    )
+    on_disk = notebook_runs.output / RECORDS / notebook_runs.records_run_id / "rendered--1.ipynb"
+    assert response.content == on_disk.read_bytes()
+    notebook = nbformat.reads(response.text, as_version=4)
+    assert stamped_identity(notebook) == task_instance_identity(
+        RECORDS, notebook_runs.records_run_id, "rendered", -1
+    )
+    assert "forecast for north: 7 days" in notebook.cells[0].outputs[0].text
+
+
+@pytest.mark.parametrize("map_index", ["0", "1"])
+def test_a_mapped_task_instance_downloads_its_own_notebook_named_with_its_index(
+    api_client, viewer, notebook_runs, map_index
+) -> None:
+    url = notebook_url(RECORDS, notebook_runs.records_run_id, "part", map_index, route="/download")
+    response = api_client.get(url, headers=viewer)
+
+    assert response.status_code == 200
+    assert f'filename="{RECORDS}__part-{map_index}__' in response.headers["content-disposition"]
+    assert f"output of part {map_index}" in response.text
+
+
+def test_a_running_notebook_downloads_as_papermill_saved_it_last(
+    api_client, viewer, notebook_runs, live_task
+) -> None:
+    url = notebook_url(RECORDS, notebook_runs.records_run_id, "live", route="/download")
+    papermill_save(
+        notebook_runs, ("print('loading')", "completed", "loading 5 rows\n"), ("more()", "running", "")
+    )
+
+    response = api_client.get(url, headers=viewer)
+
+    assert response.status_code == 200
+    cells = nbformat.reads(response.text, as_version=4).cells
+    assert [cell.metadata.papermill.status for cell in cells[1:]] == ["completed", "running"]
 
 
 @pytest.mark.parametrize("map_index", ["0", "1"])
@@ -141,7 +195,7 @@ NOT_SERVED = {
 }
 
 
-@pytest.mark.parametrize("route", ["", "/view"], ids=["tab", "view"])
+@pytest.mark.parametrize("route", PAGES.values(), ids=PAGES.keys())
 @pytest.mark.parametrize("request_ids", NOT_SERVED.values(), ids=NOT_SERVED.keys())
 def test_anything_but_a_recorded_notebook_is_the_same_404(
     api_client, viewer, notebook_runs, request_ids, route
@@ -157,7 +211,7 @@ def test_anything_but_a_recorded_notebook_is_the_same_404(
     assert "forecast for north" not in response.text
 
 
-@pytest.mark.parametrize("route", ["", "/view"], ids=["tab", "view"])
+@pytest.mark.parametrize("route", PAGES.values(), ids=PAGES.keys())
 @pytest.mark.parametrize("task_id", ["vanished", "elsewhere", "borrowed", "malformed", "no_record"])
 def test_the_404_page_says_what_is_missing(api_client, viewer, notebook_runs, task_id, route) -> None:
     """The tab shows on every task instance page: one without a notebook gets a short page, no hints."""
