@@ -124,6 +124,10 @@ class EnvironmentCache:
         """The sha256 of the archive unpacked at ``prefix`` (one :meth:`environment` gave)."""
         return self._marker_info(prefix.name).get("sha256")
 
+    def bytes_of(self, prefix: Path) -> int | None:
+        """The unpacked size of the environment at ``prefix`` (one :meth:`environment` gave)."""
+        return self._marker_info(prefix.name).get("bytes")
+
     def _fetch_and_unpack(
         self, source: ArchiveSource, fingerprint: str | None, expected: str | None, log: logging.Logger
     ) -> tuple[Lock, str]:
