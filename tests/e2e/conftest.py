@@ -22,7 +22,6 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -36,9 +35,12 @@ from tests.e2e.helpers import (
     OPENLINEAGE_NAMESPACE,
     TENANT_A,
     TENANT_B,
+    TENANT_DAG_ID,
     TENANT_DAGS,
     VIEWER,
     DemoFolder,
+    TenantRun,
+    TenantStack,
     define_secrets,
     e2e_dag_ids,
     secret_settings,
@@ -106,10 +108,6 @@ def e2e_dags_stack(
         yield stack
 
 
-#: The tenant DAG (``tests/e2e/tenant_dags/jupyter_conda_tenants.py``).
-TENANT_DAG_ID = "jupyter_conda_tenants"
-
-
 def _exists(database: str, name: str) -> bool:
     try:
         (grp.getgrnam if database == "group" else pwd.getpwnam)(name)
@@ -132,12 +130,12 @@ def tenant_users() -> Iterator[None]:
     try:
         if made_group:
             subprocess.run(["groupadd", NOTEBOOK_GROUP], check=True)
-        for user, groups in ((TENANT_A, []), (TENANT_B, []), (VIEWER, [NOTEBOOK_GROUP])):
+        for user, groups in ((TENANT_A, ""), (TENANT_B, ""), (VIEWER, NOTEBOOK_GROUP)):
             if not _exists("user", user):
-                subprocess.run(["useradd", "-m", *(["-G", *groups] if groups else []), user], check=True)
+                subprocess.run(["useradd", "-m", *(["-G", groups] if groups else []), user], check=True)
                 made.append(user)
             elif groups:
-                subprocess.run(["usermod", "-a", "-G", *groups, user], check=True)
+                subprocess.run(["usermod", "-a", "-G", groups, user], check=True)
         members = grp.getgrnam(NOTEBOOK_GROUP).gr_mem
         assert TENANT_A not in members and TENANT_B not in members, f"tenants in {NOTEBOOK_GROUP}: {members}"
         yield
@@ -146,15 +144,6 @@ def tenant_users() -> Iterator[None]:
             subprocess.run(["userdel", "-r", user], check=False, capture_output=True)
         if made_group:
             subprocess.run(["groupdel", NOTEBOOK_GROUP], check=False, capture_output=True)
-
-
-@dataclass(frozen=True)
-class TenantStack:
-    stack: AirflowStack
-    #: the base output folder: root's, of the group NOTEBOOK_GROUP, mode 3777 (setgid, sticky)
-    output: Path
-    #: where the tenants' probe notebooks write what they found (mode 1777)
-    probes: Path
 
 
 @pytest.fixture(scope="session")
@@ -201,15 +190,6 @@ def tenant_stack(tenant_users: None, conda_install: CondaInstall) -> Iterator[Te
             yield TenantStack(stack, output, probes)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-
-
-@dataclass(frozen=True)
-class TenantRun:
-    run_id: str
-    #: task id -> its state at the end of the run
-    states: dict[str, str]
-    #: the run's folder under the base output folder
-    folder: Path
 
 
 @pytest.fixture(scope="session")

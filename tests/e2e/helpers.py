@@ -142,6 +142,27 @@ VIEWER = "jc-viewer"
 #: The group of the base output folder; the tenants are not in it.
 NOTEBOOK_GROUP = "jc-notebooks"
 
+#: The tenant DAG (``tests/e2e/tenant_dags/jupyter_conda_tenants.py``).
+TENANT_DAG_ID = "jupyter_conda_tenants"
+
+
+@dataclass(frozen=True)
+class TenantStack:
+    stack: AirflowStack
+    #: the base output folder: root's, of the group NOTEBOOK_GROUP, mode 3777 (setgid, sticky)
+    output: Path
+    #: where the tenants' probe notebooks write what they found (mode 1777)
+    probes: Path
+
+
+@dataclass(frozen=True)
+class TenantRun:
+    run_id: str
+    #: task id -> its state at the end of the run
+    states: dict[str, str]
+    #: the run's folder under the base output folder
+    folder: Path
+
 
 def as_user(user: str, *argv: str) -> subprocess.CompletedProcess[str]:
     """``argv`` run as ``user`` through sudo, its output captured; whatever its status."""

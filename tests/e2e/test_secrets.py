@@ -25,10 +25,12 @@ import pytest
 
 from airflow_jupyter_provider.plugins import URL_PREFIX
 from devtools.stack import AirflowStack
-from tests.e2e.conftest import TENANT_DAG_ID, TenantRun, TenantStack
 from tests.e2e.helpers import (
     PLAIN_VALUE,
+    TENANT_DAG_ID,
     DemoFolder,
+    TenantRun,
+    TenantStack,
     airflow_names,
     cell_outputs,
     define_secrets,

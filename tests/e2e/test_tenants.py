@@ -22,12 +22,14 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import TENANT_DAG_ID, TenantRun, TenantStack
 from tests.e2e.helpers import (
     NOTEBOOK_GROUP,
     TENANT_A,
     TENANT_B,
+    TENANT_DAG_ID,
     VIEWER,
+    TenantRun,
+    TenantStack,
     airflow_names,
     as_user,
     describe_run,
