@@ -34,6 +34,7 @@ from tests.e2e.helpers import (
     as_user,
     describe_run,
     found_secrets,
+    stack_secrets,
     worker_secrets,
 )
 
@@ -146,8 +147,17 @@ def test_a_failed_tenant_tasks_partial_notebook_is_the_tenants_and_its_groups_on
     notebook = tenant_run.folder / "tenant_a_fails.ipynb"
     assert notebook.owner() == TENANT_A
     assert mode_and_group(notebook) == (oct(NOTEBOOK_MODE), NOTEBOOK_GROUP)
-    assert "partial output of tenant a" in notebook.read_text()
     refused = as_user(TENANT_B, "cat", str(notebook))
     assert refused.returncode != 0 and "Permission denied" in refused.stderr, refused
     shown = as_user(VIEWER, "cat", str(notebook))
     assert shown.returncode == 0 and "tenant a fails on purpose" in shown.stdout, shown
+
+
+def test_a_failed_tenant_tasks_partial_notebook_shows_its_secret_masked(
+    tenant_stack: TenantStack, tenant_run: TenantRun
+) -> None:
+    assert tenant_run.states.get("tenant_a_fails") == "failed", tenant_run.states
+    text = (tenant_run.folder / "tenant_a_fails.ipynb").read_text()
+    assert "partial output of tenant a" in text
+    assert found_secrets(text, stack_secrets(tenant_stack.stack)) == []
+    assert "API_TOKEN=***" in text

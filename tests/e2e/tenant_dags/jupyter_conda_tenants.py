@@ -2,7 +2,8 @@
 folder under the Variable ``jupyter_tenant_output_dir``: ``tenant_a`` and ``tenant_b`` print
 their environment (given secrets through ``env``, as the secrets DAG does) and probe their
 ancestor processes, writing what they found to a file under ``jupyter_tenant_probe_dir``;
-``tenant_a_fails`` fails in a cell, leaving its partial notebook.
+``tenant_a_fails`` prints the secret it is given, then fails in a cell, leaving its partial
+notebook.
 
 The tenants' OS users, the connection ``warehouse`` and the Variable ``api_token`` are made by
 the tests (``tenant_stack`` in ``tests/e2e/conftest.py``).
@@ -44,6 +45,7 @@ with DAG(dag_id="jupyter_conda_tenants", schedule=None, start_date=datetime(2025
         input_nb="notebooks/tenant_fails.ipynb",
         output_nb=OUTPUT_NB,
         parameters={"label": "tenant a"},
+        env={"API_TOKEN": "{{ var.value.api_token }}"},
         kernel="python3",
         retries=0,
     )
