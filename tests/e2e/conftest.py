@@ -159,15 +159,20 @@ def tenant_stack(tenant_users: None, conda_install: CondaInstall) -> Iterator[Te
     Everything a tenant's task reaches lives in a folder of its own under the system's temporary
     folder, not under pytest's: pytest makes ``pytest-of-<user>`` private (mode 0700) whenever a
     session starts, so a concurrent session would lock the tenants out. The conda installation is
-    laid out there around the session's environment, hard-linked as ``jupyter-demo`` (the
-    provider runs the environment's own ``bin/python``, so no script's ``#!`` line matters).
+    laid out there around the session's environment, hard-linked (else copied) as
+    ``jupyter-demo``: the provider runs the environment's own ``bin/python``, so no script's
+    ``#!`` line, which names the session's prefix, matters.
     """
     root = Path(tempfile.mkdtemp(prefix="jupyter-conda-tenants-"))
     try:
         root.chmod(0o755)
         conda_sh = conda_root(root / "conda")
         env = root / "conda" / "envs" / ENV_NAME
-        subprocess.run(["cp", "-al", str(conda_install.prefix), str(env)], check=True)
+        link = ["cp", "-al", str(conda_install.prefix), str(env)]
+        linked = subprocess.run(link, check=False, capture_output=True)
+        if linked.returncode != 0:  # pytest's folder on another file system (--basetemp): copy
+            shutil.rmtree(env, ignore_errors=True)
+            subprocess.run(["cp", "-a", str(conda_install.prefix), str(env)], check=True)
         output, probes = root / "notebooks", root / "probes"
         output.mkdir()
         os.chown(output, 0, grp.getgrnam(NOTEBOOK_GROUP).gr_gid)
@@ -183,6 +188,7 @@ def tenant_stack(tenant_users: None, conda_install: CondaInstall) -> Iterator[Te
             **secret_settings(),
         }
         stack = AirflowStack(root / "airflow-home", TENANT_DAGS, settings)
+        # The session's cache folder (tests/conftest.py) is root's: each tenant uses its ~/.cache.
         stack.env.pop("AIRFLOW__JUPYTER_CONDA__ENV_CACHE_DIR", None)
         with stack:
             define_secrets(stack)
