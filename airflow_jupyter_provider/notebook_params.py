@@ -153,8 +153,10 @@ def _param(path: Path, parameter: _Parameter, override: Mapping[str, Any]) -> Pa
         )
     schema = dict(override)
     default = schema.pop("default") if "default" in schema else _default(path, parameter)
-    inferred = {"type": _schema_type(default, parameter.annotation), "description": parameter.help or None}
-    return Param(default, **{**inferred, **schema})
+    if "type" not in schema:
+        schema["type"] = _schema_type(path, parameter, default)
+    schema.setdefault("description", parameter.help or None)
+    return Param(default, **schema)
 
 
 def _default(path: Path, parameter: _Parameter) -> Any:
@@ -178,11 +180,17 @@ def _default(path: Path, parameter: _Parameter) -> Any:
     return value
 
 
-def _schema_type(default: Any, annotation: str) -> str | list[str]:
-    """The type of ``default`` (a JSON value); for None, null or the type its annotation names."""
+def _schema_type(path: Path, parameter: _Parameter, default: Any) -> str | list[str]:
+    """The type of ``default``; for None, null or the type the annotation names."""
     if default is None:
-        named = (
-            ANNOTATION_TYPES[word] for word in re.findall(r"\w+", annotation) if word in ANNOTATION_TYPES
+        words = re.findall(r"\w+", parameter.annotation)
+        return [
+            "null",
+            next((ANNOTATION_TYPES[word] for word in words if word in ANNOTATION_TYPES), NULLABLE_DEFAULT),
+        ]
+    if (kind := SCHEMA_TYPES.get(type(default))) is None:
+        raise NotebookParamsError(
+            f"overrides[{parameter.name!r}] gives parameter {parameter.name!r} of {path} the default "
+            f"{default!r}, which has no JSON-schema type: give a JSON value, or its 'type' too"
         )
-        return ["null", next(named, NULLABLE_DEFAULT)]
-    return SCHEMA_TYPES[type(default)]
+    return kind

@@ -148,6 +148,23 @@ def test_a_default_that_is_no_literal_is_refused_unless_an_override_gives_one(tm
     assert form(given) == {"day": ("2025-01-01", {"type": "string", "format": "date"}, None)}
 
 
+def test_an_overriding_default_without_a_json_type_is_refused_unless_the_type_is_given(
+    notebook: Path,
+) -> None:
+    with pytest.raises(NotebookParamsError) as caught:
+        notebook_params(notebook, {"shape": {"default": (4, 5)}})
+
+    assert str(caught.value) == (
+        f"overrides['shape'] gives parameter 'shape' of {notebook} the default (4, 5), which has no "
+        "JSON-schema type: give a JSON value, or its 'type' too"
+    )
+    assert form(notebook_params(notebook, {"shape": {"default": [4, 5]}}))["shape"] == (
+        [4, 5],
+        {"type": "array"},
+        None,
+    )
+
+
 def test_a_default_that_is_no_json_value_is_refused(tmp_path: Path) -> None:
     notebook = write_notebook(tmp_path / "set.ipynb", "kinds = {1, 2}")
     with pytest.raises(
