@@ -82,7 +82,7 @@ def _label(status: str, papermill: dict[str, Any]) -> str:
     if status == RUNNING:
         return RUNNING
     duration = papermill.get("duration")
-    if not isinstance(duration, (int, float)) or isinstance(duration, bool):
+    if not isinstance(duration, (int, float)):
         return ""
     took = duration_text(max(float(duration), 0.0))
     return f"failed after {took}" if status == FAILED else took
