@@ -5,6 +5,7 @@ unpacked into a cache of the test's own, then a real task run in that cache."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -66,10 +67,10 @@ def dag_folder(tmp_path: Path, archive: Path, sha256: str) -> Path:
     return folder
 
 
-def prefetch(folder: Path, cache: Path) -> subprocess.CompletedProcess:
+def prefetch(folder: Path, cache: Path, *options: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "airflow_jupyter_provider.environments.prefetch", str(folder)],
-        env={**os.environ, "AIRFLOW__JUPYTER_CONDA__ENV_CACHE_DIR": str(cache)},
+        [sys.executable, "-m", "airflow_jupyter_provider.environments.prefetch", str(folder), *options],
+        env={**os.environ, "AIRFLOW__JUPYTER_CONDA__ENV_CACHE_DIR": str(cache), **env},
         capture_output=True,
         text=True,
         timeout=300,
@@ -130,15 +131,42 @@ def test_wrong_pin_is_a_failed_line_and_exit_status_1_and_nothing_is_unpacked(
 ) -> None:
     sha256 = hashlib.sha256(packed_env.read_bytes()).hexdigest()
     wrong = "0" * 64
+    folder = dag_folder(tmp_path, packed_env, wrong)
+    (folder / "broken.py").write_text("from airflow.sdk import DAG\n\nraise ValueError('no such team')\n")
 
-    done = prefetch(dag_folder(tmp_path, packed_env, wrong), cache_dir)
+    done = prefetch(folder, cache_dir)
 
     assert done.returncode == 1, done.stderr
-    assert done.stdout.splitlines()[2] == (
+    lines = done.stdout.splitlines()
+    assert lines[0] == (
+        f"skipped {folder / 'broken.py'} does not import (ValueError: no such team): "
+        "its environments are not known"
+    )
+    assert lines[3] == (
         f"failed  {packed_env}: conda_env: '{packed_env}' has sha256 {sha256}, but conda_env_sha256 is "
         f"{wrong}: the archive is not the one the task expects"
     )
+    assert len(lines) == 5, lines
     assert unpacked(cache_dir) == []
+
+
+def test_conn_id_names_the_connection_whose_cache_is_warmed(
+    packed_env: Path, cache_dir: Path, tmp_path: Path
+) -> None:
+    sha256 = hashlib.sha256(packed_env.read_bytes()).hexdigest()
+    folder = dag_folder(tmp_path, packed_env, sha256)
+    connection = {"conn_type": "jupyter_conda", "extra": {"env_cache_dir": str(cache_dir / "team")}}
+
+    done = prefetch(
+        folder, cache_dir / "config", "--conn-id", "team_envs", AIRFLOW_CONN_TEAM_ENVS=json.dumps(connection)
+    )
+    missing = prefetch(folder, cache_dir / "config", "--conn-id", "no_such_connection")
+
+    assert done.returncode == 0, done.stderr
+    assert len(unpacked(cache_dir / "team")) == 1
+    assert not (cache_dir / "config").exists()
+    assert missing.returncode == 1
+    assert "failed  warm.first: jupyter_conda_conn_id 'no_such_connection': " in missing.stdout
 
 
 def test_missing_folder_is_a_usage_error(cache_dir: Path, tmp_path: Path) -> None:
