@@ -9,9 +9,12 @@ The tab is a page of the plugin's own that frames the rendered notebook (``ifram
 from __future__ import annotations
 
 import http.client
+import re
+from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import httpx
+import nbformat
 import pytest
 
 from devtools.stack import AirflowStack
@@ -22,6 +25,7 @@ from tests.e2e.helpers import (
     ui_login,
     wait_for_notebook_text,
 )
+from tests.helpers import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -148,7 +152,49 @@ def test_the_output_notebook_link_leads_to_the_tab(airflow_stack: AirflowStack, 
         browser.switch_to.default_content()
 
 
-@pytest.mark.parametrize("route", ["", "/view", "/status"], ids=["tab", "view", "status"])
+def test_in_the_ui_each_cell_shows_its_duration_and_the_notebook_downloads(
+    airflow_stack: AirflowStack, demo_folder: DemoFolder, browser, run_id: str, tmp_path: Path
+) -> None:
+    """papermill's own times of each cell, and the executed notebook saved from the tab inside
+    the UI's frame (which must allow downloads)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)}
+    )
+    ui_login(browser, airflow_stack)
+    browser.get(f"{task_instance_page(airflow_stack, run_id)}/plugin/jupyter-notebook")
+    wait = WebDriverWait(browser, UI_TIMEOUT)
+    switch_to_notebook(browser, wait)
+    try:
+        shown = browser.execute_script(
+            "return Array.from(document.querySelectorAll('.jp-CodeCell'), function (cell) {"
+            "  var line = cell.querySelector('.papermill-timing'); return line && line.textContent; });"
+        )
+        browser.switch_to.parent_frame()
+        button = wait.until(expected_conditions.element_to_be_clickable((By.ID, "download")))
+        assert button.text == "Download notebook"
+        button.click()
+    finally:
+        browser.switch_to.default_content()
+    screenshot(browser, "notebook-view-durations")
+
+    output_nb = demo_folder.output / DAG_ID / run_id / f"{TASK_ID}.ipynb"
+    executed = nbformat.read(output_nb, as_version=4)
+    durations = [cell.metadata.papermill.duration for cell in executed.cells if cell.cell_type == "code"]
+    assert all(seconds < 10 for seconds in durations)
+    assert shown == [f"{seconds:.2f} s" for seconds in durations]
+    run_part = re.sub(r"[^A-Za-z0-9._-]+", "_", run_id)
+    downloaded = tmp_path / f"{DAG_ID}__{TASK_ID}__{run_part}.ipynb"
+    assert wait_for(lambda: downloaded.is_file() and not list(tmp_path.glob("*.crdownload")), UI_TIMEOUT)
+    assert downloaded.read_bytes() == output_nb.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "route", ["", "/view", "/status", "/download"], ids=["tab", "view", "status", "download"]
+)
 def test_only_a_signed_in_user_gets_anything(airflow_stack: AirflowStack, run_id: str, route: str) -> None:
     url = f"{airflow_stack.base_url}{notebook_path(DAG_ID, run_id, TASK_ID, route)}"
 
