@@ -75,3 +75,20 @@ def test_an_object_stamped_for_another_task_instance_is_the_404(
     assert response.status_code == 404
     assert "someone else's forecast" not in response.text
     assert renders == []
+
+
+def test_a_notebook_in_s3_downloads_as_it_is_stored(api_client, token, notebook_runs, notebook_store) -> None:
+    viewer = {"Authorization": f"Bearer {token('viewer')}"}
+    download = notebook_url(RECORDS, notebook_runs.records_run_id, "stored", route="/download")
+    upload(notebook_store, notebook_runs, "forecast to take away")
+    key = f"{RECORDS}/{notebook_runs.records_run_id}/stored.ipynb"
+    stored = notebook_store.client.get_object(Bucket=notebook_store.bucket, Key=key)["Body"].read()
+
+    response = api_client.get(download, headers=viewer)
+
+    assert response.status_code == 200
+    assert response.content == stored
+    assert "forecast to take away" in response.text
+
+    upload(notebook_store, notebook_runs, "someone else's forecast", task_id="rendered")
+    assert api_client.get(download, headers=viewer).status_code == 404
