@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_jupyter_provider.environments.kinds import PackedEnvironment, ResolveOptions, resolve_environment
+from airflow_jupyter_provider.environments.kinds import PackedEnvironment, ResolveOptions, check_environment
 from airflow_jupyter_provider.exceptions import JupyterCondaError
 from airflow_jupyter_provider.testing.findings import one_line
 
@@ -133,6 +133,8 @@ class _Warmer:
             return value
         conn_id = self.conn_id or task.jupyter_conda_conn_id
         try:
+            if check_environment(value, task.conda_env_sha256) is not PackedEnvironment:
+                return None  # a named or folder environment: nothing to fetch, no connection needed
             settings = self._settings_of(conn_id)
             options = ResolveOptions(
                 Path(dag.fileloc).parent,
@@ -140,11 +142,9 @@ class _Warmer:
                 task.conda_env_conn_id,
                 task.conda_env_sha256,
             )
-            environment = resolve_environment(value, options)
+            environment = PackedEnvironment.from_value(value, options)
         except JupyterCondaError as err:
             return Outcome("failed", f"{name}: {one_line(str(err))}")
-        if not isinstance(environment, PackedEnvironment):
-            return None
         key = (conn_id, environment.source.location, environment.sha256)
         if key in self._done:
             return None
@@ -173,7 +173,10 @@ class _Warmer:
             try:
                 self._settings[conn_id] = JupyterCondaHook(conn_id).settings
             except AirflowException as err:
-                raise SettingError(f"jupyter_conda_conn_id '{conn_id}': {err}") from err
+                raise SettingError(
+                    f"jupyter_conda_conn_id '{conn_id}': {err}: define it where this worker's tasks read "
+                    "connections, or name another one with --conn-id"
+                ) from err
         return self._settings[conn_id]
 
 

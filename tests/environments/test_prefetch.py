@@ -166,7 +166,15 @@ def test_conn_id_names_the_connection_whose_cache_is_warmed(
     assert len(unpacked(cache_dir / "team")) == 1
     assert not (cache_dir / "config").exists()
     assert missing.returncode == 1
-    assert "failed  warm.first: jupyter_conda_conn_id 'no_such_connection': " in missing.stdout
+    # The named environment needs no connection: it is not among them.
+    failed = [line.split(":")[0] for line in missing.stdout.splitlines() if line.startswith("failed")]
+    assert failed == [
+        "failed  warm.first",
+        "failed  warm.mapped[0]",
+        "failed  warm.mapped[1]",
+        "failed  warm.second",
+    ]
+    assert "jupyter_conda_conn_id 'no_such_connection': " in missing.stdout
 
 
 def test_missing_folder_is_a_usage_error(cache_dir: Path, tmp_path: Path) -> None:
