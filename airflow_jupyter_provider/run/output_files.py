@@ -6,14 +6,15 @@ tab, a later task) never meets half of it. Under ``run_as_user`` (DolphinSchedul
 files are ``0640`` and the folders a run creates ``1773``: the owner and the folder's group
 (the API server's user, see the README's "Tenants") may read them, other tenants may not, yet
 every tenant may add its own notebooks to a run folder another tenant created (the sticky bit
-keeps each one's files its own). A new folder takes over its parent's setgid bit, so its files
-keep the parent's group. Without a tenant, the process's umask decides, as it would for papermill.
+keeps each one's files its own). A new folder keeps its parent's setgid bit (the kernel passes
+it on), so its files keep the parent's group. Without a tenant, the process's umask decides, as
+it would for papermill.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import stat
 import tempfile
 from dataclasses import dataclass
 from functools import cache
@@ -37,12 +38,11 @@ class OutputFiles:
             missing.append(folder)
             folder = folder.parent
         for path in reversed(missing):
-            try:
-                path.mkdir()
-            except FileExistsError:
-                continue
-            if self.tenant:
-                os.chmod(path, TENANT_FOLDER_MODE | (path.parent.stat().st_mode & stat.S_ISGID))
+            with contextlib.suppress(FileExistsError):
+                if self.tenant:
+                    _mkdir(path, TENANT_FOLDER_MODE)
+                else:
+                    path.mkdir()
 
     def write(self, path: Path, text: str) -> None:
         """Write ``text`` to ``path`` whole: into a file beside it, renamed onto it."""
@@ -56,6 +56,18 @@ class OutputFiles:
         except BaseException:
             Path(partial).unlink(missing_ok=True)
             raise
+
+
+def _mkdir(path: Path, mode: int) -> None:
+    """Create ``path`` with exactly ``mode``, the parent's setgid bit and group kept. A ``chmod``
+    after the fact would not do: for a tenant outside the folder's group (the API server's, as
+    the README sets it up) the kernel clears the setgid bit it passes on. So the umask is lifted
+    for the ``mkdir`` itself."""
+    umask = os.umask(0)
+    try:
+        os.mkdir(path, mode)
+    finally:
+        os.umask(umask)
 
 
 @cache
