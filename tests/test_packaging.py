@@ -1,7 +1,8 @@
 """The wheel a user installs carries the license its metadata names (``license = "Apache-2.0"``).
 
 Built by pip, as a release is, from a copy of the tracked files (the build writes ``build/``
-and ``*.egg-info`` beside its sources).
+and ``*.egg-info`` beside its sources), with the test environment's own setuptools: no build
+environment is fetched.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ def test_the_wheel_carries_the_apache_license(tmp_path: Path) -> None:
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, source / name)
 
+    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(source)],
+        [*build, "-w", str(tmp_path / "dist"), str(source)],
         capture_output=True,
         text=True,
         timeout=600,
