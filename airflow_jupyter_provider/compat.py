@@ -18,6 +18,7 @@ try:
         AirflowNotFoundException,
         AirflowSkipException,
         AirflowTaskTimeout,
+        ParamValidationError,
     )
 except ImportError:  # Airflow 3.1
     from airflow.exceptions import (  # type: ignore[no-redef]
@@ -25,6 +26,7 @@ except ImportError:  # Airflow 3.1
         AirflowNotFoundException,
         AirflowSkipException,
         AirflowTaskTimeout,
+        ParamValidationError,
     )
 
 if TYPE_CHECKING:
@@ -66,6 +68,7 @@ __all__ = [
     "AirflowNotFoundException",
     "AirflowSkipException",
     "AirflowTaskTimeout",
+    "ParamValidationError",
     "airflow_conf",
     "dag_bag_class",
     "task_instance_key_class",

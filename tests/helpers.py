@@ -232,3 +232,15 @@ class ProcessMarker:
         while (found := self.processes()) and time.monotonic() < deadline:
             time.sleep(0.1)
         return found
+
+
+#: Modules a DAG file must not import through the provider: each costs a DAG parse tens of ms.
+HEAVY = ("papermill", "nbformat", "nbclient", "jupyter_client", "conda_pack", "libarchive")
+
+
+def heavy_modules_after(statement: str) -> list[str]:
+    """The HEAVY modules a fresh interpreter holds after running ``statement``."""
+    code = f"import json, sys\n{statement}\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])

@@ -14,15 +14,7 @@ from pathlib import Path
 
 import pytest
 
-HEAVY = ("papermill", "nbformat", "nbclient", "jupyter_client", "conda_pack", "libarchive")
-
-
-def heavy_modules_after(statement: str) -> list[str]:
-    """The HEAVY modules a fresh interpreter holds after running ``statement``."""
-    code = f"import json, sys\n{statement}\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.splitlines()[-1])
+from tests.helpers import heavy_modules_after
 
 
 def test_airflow_sdk_alone_imports_none_of_them() -> None:

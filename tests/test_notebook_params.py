@@ -11,13 +11,11 @@ import nbformat
 import pytest
 from airflow.sdk import Param
 from airflow.sdk.definitions.param import ParamsDict
-from airflow.sdk.exceptions import ParamValidationError
 
-from airflow_jupyter_provider.compat import dag_bag_class
+from airflow_jupyter_provider.compat import ParamValidationError, dag_bag_class
 from airflow_jupyter_provider.notebook_params import NotebookParamsError, notebook_params
 from devtools.notebooks import write_notebook
-from tests.helpers import REPO
-from tests.test_import_cost import heavy_modules_after
+from tests.helpers import REPO, heavy_modules_after
 
 EXAMPLE_NOTEBOOKS = REPO / "example_dags" / "notebooks"
 

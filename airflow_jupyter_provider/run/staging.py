@@ -59,14 +59,15 @@ class Staged:
     writes: str
     #: the input notebook, read once by the worker; None if it could not be (papermill may)
     notebook: Any | None
-    #: where :meth:`save` puts what papermill writes: the local output path, or ``where.output``
-    #: through ``notebook_conn_id`` (an ObjectStoragePath); None when papermill writes it itself
-    save_to: Any | None = None
+    #: ``where.output`` through ``notebook_conn_id`` (an ObjectStoragePath), where :meth:`save`
+    #: uploads what papermill writes; None for a local output, which it writes itself
+    upload_to: Any | None = None
     files: OutputFiles = field(default_factory=OutputFiles)
 
     @property
     def saves(self) -> bool:
-        return self.save_to is not None
+        """Whether the worker saves the output notebook (papermill writes a private copy)."""
+        return self.writes != self.where.output
 
     def path_parameters(self, others: tuple[str, ...]) -> dict[str, str]:
         """The injected paths papermill must be given as parameters: the user's, where papermill
@@ -105,7 +106,7 @@ class Staged:
         :raises RunFailed: papermill's output could not be read whole (papermill is saving it), or
             the output notebook could not be written (retryable).
         """
-        assert self.save_to is not None
+        assert self.saves
         if notebook is None:
             try:
                 notebook = redact_notebook(self._saved())
@@ -113,19 +114,19 @@ class Staged:
                 raise RunFailed(f"{self.writes} is being written: {err}", retryable=True) from err
         text = _as_text(notebook)
         try:
-            if isinstance(self.save_to, Path):
-                self.files.write(self.save_to, text)
+            if self.upload_to is None:
+                self.files.write(Path(self.where.output), text)
             else:
-                self.save_to.write_text(text, encoding="utf-8")
+                self.upload_to.write_text(text, encoding="utf-8")
         except Exception as err:  # storage clients raise their own kinds (botocore's, ...), not only OSError
             raise RunFailed(f"output_nb: {self._cannot_write()}: {err}", retryable=True) from err
 
     def _cannot_write(self) -> str:
-        if isinstance(self.save_to, Path):
+        if self.upload_to is None:
             return f"cannot write the output notebook '{self.where.output}'"
         return (
             f"cannot upload the output notebook to '{self.where.output}' through connection "
-            f"'{self.save_to.conn_id}' (notebook_conn_id)"
+            f"'{self.upload_to.conn_id}' (notebook_conn_id)"
         )
 
     def _saved(self) -> Any:
@@ -203,14 +204,14 @@ def stage(run: NotebookRun, where: Locations, workdir: Path) -> Staged:
         reads = _write_copy(notebook, workdir / "input" / _name(where.input))
     files = OutputFiles(run.tenant)
     if is_local(where.output):
-        save_to: Any = Path(where.output)
+        upload_to = None
     elif through_storage:
-        save_to = _storage_path(where.output, run.notebook_conn_id)  # a wrong connection shows now
+        upload_to = _storage_path(where.output, run.notebook_conn_id)  # a wrong connection shows now
     else:
         return Staged(where, reads, where.output, notebook, files=files)
     output = workdir / "output" / _name(where.output)
     output.parent.mkdir()
-    return Staged(where, reads, str(output), notebook, save_to, files)
+    return Staged(where, reads, str(output), notebook, upload_to, files)
 
 
 def _read_stored(url: str, conn_id: str | None) -> Any:

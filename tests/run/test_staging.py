@@ -73,7 +73,7 @@ def staged_local(tmp_path: Path, tenant: str | None = None) -> tuple[Staged, Pat
     written, output = tmp_path / "papermill" / "out.ipynb", tmp_path / "run" / "out.ipynb"
     written.parent.mkdir()
     where = Locations(str(tmp_path / "in.ipynb"), str(output))
-    return Staged(where, where.input, str(written), None, output, OutputFiles(tenant)), written, output
+    return Staged(where, where.input, str(written), None, files=OutputFiles(tenant)), written, output
 
 
 def test_a_secret_the_notebook_printed_is_masked_in_every_saved_version(tmp_path: Path) -> None:
@@ -126,7 +126,7 @@ def test_a_tenants_notebook_is_its_own_and_its_run_folder_takes_other_tenants_no
     written = tmp_path / "papermill.ipynb"
     write_notebook(written, "x = 1")
     where = Locations(str(tmp_path / "in.ipynb"), str(output))
-    staged = Staged(where, where.input, str(written), None, output, OutputFiles("tenant-a"))
+    staged = Staged(where, where.input, str(written), None, files=OutputFiles("tenant-a"))
 
     staged.save()
 
