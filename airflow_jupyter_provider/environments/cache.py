@@ -55,7 +55,7 @@ import os
 import shutil
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from airflow_jupyter_provider.config import EnvCacheSettings
@@ -128,6 +128,42 @@ class EnvironmentCache:
         """The unpacked size of the environment at ``prefix`` (one :meth:`environment` gave)."""
         return self._marker_info(prefix.name).get("bytes")
 
+    @contextlib.contextmanager
+    def layer(
+        self, key: str, build: Callable[[Path], None], *, name: str, log: logging.Logger
+    ) -> Iterator[Path]:
+        """The prefix of the layer ``key`` (the sha256 of what it is made of), built if needed by
+        ``build(prefix)`` at that final path, in use until the block ends.
+
+        One process builds a layer; the others that want it meanwhile wait and use it. A build
+        that fails leaves nothing; one killed halfway leaves a folder without marker, which is
+        never used and goes when the layer is next built. ``name`` says in the log what it is.
+
+        :raises CacheDirError: the cache folder is writable by other users.
+        """
+        started = time.monotonic()
+        self._prepare()
+        in_use = self._use(key)
+        if in_use is None:
+            with self._exclusive(_key(f"build {key}")):
+                in_use, built = self._use_or_make(key, lambda: self._build(key, build, name, log))
+            if not built:
+                log.info("%s: built by another task meanwhile, cached at %s", name, self._prefix(key))
+            try:
+                self._evict(log)
+            except BaseException:
+                in_use.release()
+                raise
+        else:
+            log.info(
+                "%s: cached at %s, ready in %.0f ms",
+                name,
+                self._prefix(key),
+                (time.monotonic() - started) * 1000,
+            )
+        with in_use:
+            yield self._prefix(key)
+
     def _fetch_and_unpack(
         self, source: ArchiveSource, fingerprint: str | None, expected: str | None, log: logging.Logger
     ) -> tuple[Lock, str]:
@@ -157,7 +193,13 @@ class EnvironmentCache:
                     fetched.sha256,
                 )
                 verify(source.location, fetched.sha256, expected)
-                in_use = self._use_or_unpack(fetched.sha256, download, source, log)
+                in_use, unpacked = self._use_or_make(
+                    fetched.sha256, lambda: self._unpack(fetched.sha256, download, source, log)
+                )
+                if not unpacked:
+                    log.info(
+                        "Packed environment %s: cached at %s", source.location, self._prefix(fetched.sha256)
+                    )
             finally:
                 download.unlink(missing_ok=True)
             try:
@@ -169,18 +211,20 @@ class EnvironmentCache:
                 raise
         return in_use, fetched.sha256
 
-    def _use_or_unpack(self, sha: str, archive: Path, source: ArchiveSource, log: logging.Logger) -> Lock:
-        """``sha``'s shared lock, held on its ready environment, unpacking it if needed."""
+    def _use_or_make(self, sha: str, make: Callable[[], None]) -> tuple[Lock, bool]:
+        """``sha``'s shared lock, held on its ready environment, made by ``make`` (under its
+        exclusive lock) if it is not ready; and whether this process made it."""
         while True:
             in_use = self._use(sha)
             if in_use is not None:
-                log.info("Packed environment %s: cached at %s", source.location, self._prefix(sha))
-                return in_use
+                return in_use, False
             lock = Lock.acquire(self._lock_path(sha[:_ID_LENGTH]))
             assert lock is not None  # created and waited for
+            made = False
             try:
                 if not self._ready(sha):
-                    self._unpack(sha, archive, source, log)
+                    make()
+                    made = True
                 # An eviction may slip in while the lock is shared, which the checks notice.
                 shared = lock.share()
             except BaseException:
@@ -188,7 +232,7 @@ class EnvironmentCache:
                 lock.release()
                 raise
             if shared and self._ready(sha):
-                return lock
+                return lock, made
             lock.release()
 
     def _unpack(self, sha: str, archive: Path, source: ArchiveSource, log: logging.Logger) -> None:
@@ -197,17 +241,12 @@ class EnvironmentCache:
         prefix, work = self._prefix(sha), self._tmp / env_id
         self._remove_leftovers(env_id)
         started = time.monotonic()
-        # The umask is the process's: fine for Airflow, which runs one task per process.
-        umask = os.umask(0o077)
-        os.umask(umask | 0o022)
-        try:
+        with _not_writable_by_others():
             work.mkdir()
             unpack_conda_pack(archive, work, source.location)
             work.rename(prefix)
             extracted = time.monotonic()
             conda_unpack(prefix, source.location)
-        finally:
-            os.umask(umask)
         size = _tree_bytes(prefix)
         info = {"sha256": sha, "source": source.location, "bytes": size}
         _write_replacing(self._marker(env_id), json.dumps(info), self._tmp / f"{env_id}.json")
@@ -219,6 +258,19 @@ class EnvironmentCache:
             extracted - started,
             time.monotonic() - extracted,
         )
+
+    def _build(self, key: str, build: Callable[[Path], None], name: str, log: logging.Logger) -> None:
+        """Build the layer ``key`` in place, then mark it ready (its exclusive lock held)."""
+        env_id = key[:_ID_LENGTH]
+        prefix = self._prefix(key)
+        self._remove_leftovers(env_id)
+        started = time.monotonic()
+        with _not_writable_by_others():
+            build(prefix)
+        size = _tree_bytes(prefix)
+        info = {"sha256": key, "source": name, "bytes": size}
+        _write_replacing(self._marker(env_id), json.dumps(info), self._tmp / f"{env_id}.json")
+        log.info("%s: built at %s (%s) in %.1f s", name, prefix, _megabytes(size), time.monotonic() - started)
 
     def _evict(self, log: logging.Logger) -> None:
         """Remove least recently used environments not in use beyond ``max_bytes``; sweep leftovers."""
@@ -340,6 +392,18 @@ class EnvironmentCache:
 
     def _lock_path(self, key: str) -> Path:
         return self._locks / f"{key}.lock"
+
+
+@contextlib.contextmanager
+def _not_writable_by_others() -> Iterator[None]:
+    """Within the block, files are created without group and other write bits. The umask is the
+    process's: fine for Airflow, which runs one task per process."""
+    umask = os.umask(0o077)
+    os.umask(umask | 0o022)
+    try:
+        yield
+    finally:
+        os.umask(umask)
 
 
 def _write_replacing(path: Path, text: str, part: Path) -> None:

@@ -22,7 +22,7 @@ from airflow_jupyter_provider.limits.group import RunGroup
 from airflow_jupyter_provider.run import launcher
 from airflow_jupyter_provider.run.isolation import shield_task_process
 from airflow_jupyter_provider.run.kernel_check import KernelCheck, kernel_problem
-from airflow_jupyter_provider.run.masking import masked
+from airflow_jupyter_provider.masking import masked
 from airflow_jupyter_provider.run.outcome import ExecutedNotebook
 from airflow_jupyter_provider.run.papermill_args import Locations, papermill_command
 from airflow_jupyter_provider.run.papermill_options import injects_parameters

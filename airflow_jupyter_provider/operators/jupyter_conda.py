@@ -25,7 +25,7 @@ from airflow_jupyter_provider.operators.ds_mapping import (
 from airflow_jupyter_provider.operators.timeout import AlarmCallback, TimeoutPolicy
 from airflow_jupyter_provider.plugins import NOTEBOOK_XCOM_KEY, OUTPUT_HTML_XCOM_KEY
 from airflow_jupyter_provider.plugins.links import OutputNotebookLink
-from airflow_jupyter_provider.run.masking import mask_env
+from airflow_jupyter_provider.masking import mask_env
 from airflow_jupyter_provider.run.papermill_args import Locations
 from airflow_jupyter_provider.run.render import html_location_for
 from airflow_jupyter_provider.run.request import NotebookRun, check_static
