@@ -26,6 +26,7 @@ DEFAULT_CGROUP_MOUNT = "/sys/fs/cgroup"
 DEFAULT_CGROUP_PARENT = ""
 DEFAULT_UNENFORCEABLE_LIMITS = "fail"
 DEFAULT_NOTEBOOK_ENV_KEEP = ""
+DEFAULT_REQUIREMENTS_INSTALLER = "auto"
 #: unenforceable_limits values: fail the task (a limit is never dropped silently), or warn and run.
 UNENFORCEABLE_POLICIES = ("fail", "warn")
 
@@ -121,6 +122,14 @@ class WorkerSettings:
 
         text = airflow_conf().get(CONFIG_SECTION, "notebook_env_keep", fallback=DEFAULT_NOTEBOOK_ENV_KEEP)
         return tuple(word.strip() for word in text.split(",") if word.strip())
+
+    def requirements_installer(self) -> str:
+        """What builds requirements layers (``[jupyter_conda] requirements_installer``: auto, uv, pip)."""
+        from airflow_jupyter_provider.compat import airflow_conf
+
+        return airflow_conf().get(
+            CONFIG_SECTION, "requirements_installer", fallback=DEFAULT_REQUIREMENTS_INSTALLER
+        )
 
     def cgroups(self) -> CgroupSettings:
         """The cgroup options (see :meth:`CgroupSettings.load`)."""

@@ -12,6 +12,7 @@ from airflow_jupyter_provider.config import (
     DEFAULT_ENV_CACHE_DIR,
     DEFAULT_ENV_CACHE_MAX_SIZE_MB,
     DEFAULT_NOTEBOOK_ENV_KEEP,
+    DEFAULT_REQUIREMENTS_INSTALLER,
     DEFAULT_UNENFORCEABLE_LIMITS,
 )
 
@@ -76,6 +77,30 @@ def get_provider_info() -> dict:
                         "label": "Environment cache size bound (MB)",
                         "schema": {"type": ["integer", "null"]},
                         "description": "Least recently used environments beyond it are evicted; 0: no bound.",
+                    },
+                    "index_url": {
+                        "label": "Package index URL",
+                        "schema": {"type": ["string", "null"]},
+                        "description": "The index that tasks' requirements are installed from (pip and uv "
+                        "--index-url); default: the worker's pip or uv configuration. Credentials in it "
+                        "are masked in the log.",
+                    },
+                    "extra_index_urls": {
+                        "label": "Extra index URLs",
+                        "schema": {"type": ["string", "null"]},
+                        "description": "More indexes (--extra-index-url), separated by spaces or commas.",
+                    },
+                    "find_links": {
+                        "label": "Find links",
+                        "schema": {"type": ["string", "null"]},
+                        "description": "Folders or pages of wheels (--find-links), separated by spaces "
+                        "or commas.",
+                    },
+                    "trusted_host": {
+                        "label": "Trusted hosts",
+                        "schema": {"type": ["string", "null"]},
+                        "description": "Hosts served without valid HTTPS (pip --trusted-host, uv "
+                        "--allow-insecure-host), separated by spaces or commas.",
                     },
                 },
                 "ui-field-behaviour": {
@@ -147,6 +172,16 @@ def get_provider_info() -> dict:
                         "type": "string",
                         "example": "AIRFLOW__CORE__DEFAULT_TIMEZONE, AIRFLOW_VAR_PUBLIC_*",
                         "default": DEFAULT_NOTEBOOK_ENV_KEEP,
+                    },
+                    "requirements_installer": {
+                        "description": "What builds the layers of tasks with requirements: auto (uv "
+                        "where it is installed, the [uv] extra, else pip), uv or pip. The package index "
+                        "is the installer's own configuration unless the jupyter_conda connection's "
+                        "extras name one.",
+                        "version_added": "0.2.0",
+                        "type": "string",
+                        "example": "pip",
+                        "default": DEFAULT_REQUIREMENTS_INSTALLER,
                     },
                 },
             }

@@ -14,7 +14,7 @@ Airflow's own deprecation message points to) and ``mask_secret`` in ``airflow.sd
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 
@@ -27,6 +27,14 @@ def mask_env(env: Mapping[str, str]) -> None:
     for name, value in env.items():
         if should_hide_value_for_key(name):
             mask_secret(value, name)
+
+
+def mask_secrets(secrets: Iterable[str]) -> None:
+    """Register ``secrets`` (credentials in a package index URL, say) with the secrets masker."""
+    from airflow.sdk.log import mask_secret
+
+    for secret in secrets:
+        mask_secret(secret)
 
 
 def masked(text: str) -> str:

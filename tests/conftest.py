@@ -33,6 +33,7 @@ import pytest
 from devtools.conda_layout import build_env, conda_root, pack
 from tests.environments.helpers import S3_BUCKET, S3_CONN_ID, S3Server
 from tests.helpers import CHROMEDRIVER, CHROMIUM, UI_TIMEOUT, CondaInstall, ProcessMarker
+from tests.package_index import LocalIndex, make_wheel, served, simple_index
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
@@ -53,6 +54,53 @@ def conda_install(tmp_path_factory: pytest.TempPathFactory) -> CondaInstall:
 def packed_env(conda_install: CondaInstall, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The test environment packed by conda-pack as .tar.gz."""
     return pack(conda_install.prefix, tmp_path_factory.mktemp("packed") / f"{ENV_NAME}.tar.gz")
+
+
+@pytest.fixture(scope="session")
+def package_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIndex]:
+    """Wheels the tests make (``jc-tiny`` 1.0, which needs ``jc-base`` 1.0), in a folder and
+    served as a simple index over http on loopback."""
+    root = tmp_path_factory.mktemp("package-index")
+    wheels = [
+        make_wheel(root / "wheels", "jc-base", "1.0", {"jc_base.py": "BASE = 'base 1.0'\n"}),
+        make_wheel(
+            root / "wheels",
+            "jc-tiny",
+            "1.0",
+            {"jc_tiny.py": "from jc_base import BASE\nVALUE = 'tiny 1.0 on ' + BASE\n"},
+            requires=["jc-base"],
+        ),
+    ]
+    with served(simple_index(wheels, root / "simple")) as url:
+        yield LocalIndex(folder=root / "wheels", url=url)
+
+
+@pytest.fixture(params=["uv", "pip"])
+def installer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> str:
+    """Requirements layers are built by this installer, which none of this machine's pip or uv
+    configuration reaches (no files, no variables); pip retries an index once, uv never."""
+    for name in list(os.environ):
+        if name.startswith(("PIP_", "UV_")):
+            monkeypatch.delenv(name)
+    caches = tmp_path_factory.getbasetemp() / "installer-caches"
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_CACHE_DIR", str(caches / "pip"))
+    monkeypatch.setenv("PIP_RETRIES", "1")
+    monkeypatch.setenv("UV_NO_CONFIG", "1")
+    monkeypatch.setenv("UV_CACHE_DIR", str(caches / "uv"))
+    monkeypatch.setenv("UV_HTTP_RETRIES", "0")
+    monkeypatch.setenv("AIRFLOW__JUPYTER_CONDA__REQUIREMENTS_INSTALLER", request.param)
+    return request.param
+
+
+@pytest.fixture
+def layer_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An environment cache of the test's own (on tmpfs where there is one), so it counts the
+    layers and unpacks it causes."""
+    root = Path(tempfile.mkdtemp(prefix="layers-", dir=Path(ENV_CACHE_DIR).parent))
+    monkeypatch.setenv("AIRFLOW__JUPYTER_CONDA__ENV_CACHE_DIR", str(root))
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

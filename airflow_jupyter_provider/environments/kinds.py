@@ -35,6 +35,8 @@ class Activation:
     conda_sh: str | None = None
     #: a packed environment's archive sha256, as the cache knows it
     sha256: str | None = None
+    #: the prefix of the requirements layer over the environment, whose Python runs the notebook
+    layer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class EnvironmentFacts:
     folder: str | None = None
     archive: str | None = None
     sha256: str | None = None
+    #: the requirements layered on it, if any
+    requirements: tuple[str, ...] = ()
 
 
 class Environment(Protocol):
@@ -71,6 +75,8 @@ class ResolveOptions:
     resource_root: str | None = None
     conn_id: str | None = None
     sha256: str | None = None
+    #: requirements to layer on the environment (``layers.py``)
+    requirements: tuple[str, ...] = ()
 
 
 def _require_conda_sh(conda_path: str) -> None:
@@ -235,5 +241,11 @@ def check_environment(value: str, sha256: str | None = None) -> type[Environment
 
 
 def resolve_environment(value: str, options: ResolveOptions) -> Environment:
-    """The environment ``value`` names; relative locations start at ``options``' folders."""
-    return check_environment(value, options.sha256).from_value(value, options)
+    """The environment ``value`` names, with ``options.requirements`` layered on it if any;
+    relative locations start at ``options``' folders."""
+    environment = check_environment(value, options.sha256).from_value(value, options)
+    if not options.requirements:
+        return environment
+    from airflow_jupyter_provider.environments.layers import RequirementsLayer
+
+    return RequirementsLayer(environment, options.requirements)

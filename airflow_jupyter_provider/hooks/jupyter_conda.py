@@ -19,10 +19,10 @@ from airflow_jupyter_provider.environments import Environment, ResolveOptions, r
 from airflow_jupyter_provider.exceptions import JupyterCondaError, RunFailed, to_airflow
 from airflow_jupyter_provider.limits.enforce import enforced
 from airflow_jupyter_provider.limits.group import RunGroup
+from airflow_jupyter_provider.masking import masked
 from airflow_jupyter_provider.run import launcher
 from airflow_jupyter_provider.run.isolation import shield_task_process
 from airflow_jupyter_provider.run.kernel_check import KernelCheck, kernel_problem
-from airflow_jupyter_provider.masking import masked
 from airflow_jupyter_provider.run.outcome import ExecutedNotebook
 from airflow_jupyter_provider.run.papermill_args import Locations, papermill_command
 from airflow_jupyter_provider.run.papermill_options import injects_parameters
@@ -44,7 +44,9 @@ class JupyterCondaHook(BaseHook):
     ``/opt/anaconda3/etc/profile.d/conda.sh``; a packed environment needs no conda at all);
     ``resource_root``, a folder or storage URL that relative archive paths start from;
     ``env_cache_dir`` and ``env_cache_max_size_mb``, where packed environments are unpacked
-    and how much of them to keep (defaults from the ``[jupyter_conda]`` config section).
+    and how much of them to keep (defaults from the ``[jupyter_conda]`` config section);
+    ``index_url``, ``extra_index_urls``, ``find_links`` and ``trusted_host``, where tasks'
+    ``requirements`` are installed from (default: the worker's pip or uv configuration).
 
     :param jupyter_conda_conn_id: connection id; a missing default connection means defaults.
     """
@@ -119,7 +121,11 @@ class JupyterCondaHook(BaseHook):
         :raises JupyterCondaError: no run can use it.
         """
         options = ResolveOptions(
-            run.base_dir, self.settings.resource_root, run.conda_env_conn_id, run.conda_env_sha256
+            run.base_dir,
+            self.settings.resource_root,
+            run.conda_env_conn_id,
+            run.conda_env_sha256,
+            run.requirements,
         )
         return resolve_environment(run.conda_env, options)
 

@@ -14,6 +14,7 @@ from airflow_jupyter_provider.compat import AirflowSkipException, built_from_map
 from airflow_jupyter_provider.exceptions import InvalidRunError, to_airflow
 from airflow_jupyter_provider.limits import Limit, requested_limits
 from airflow_jupyter_provider.locations import is_local
+from airflow_jupyter_provider.masking import mask_env
 from airflow_jupyter_provider.notebook_stamp import task_instance_identity
 from airflow_jupyter_provider.operators import kubernetes
 from airflow_jupyter_provider.operators.ds_mapping import (
@@ -25,7 +26,6 @@ from airflow_jupyter_provider.operators.ds_mapping import (
 from airflow_jupyter_provider.operators.timeout import AlarmCallback, TimeoutPolicy
 from airflow_jupyter_provider.plugins import NOTEBOOK_XCOM_KEY, OUTPUT_HTML_XCOM_KEY
 from airflow_jupyter_provider.plugins.links import OutputNotebookLink
-from airflow_jupyter_provider.masking import mask_env
 from airflow_jupyter_provider.run.papermill_args import Locations
 from airflow_jupyter_provider.run.render import html_location_for
 from airflow_jupyter_provider.run.request import NotebookRun, check_static
@@ -100,6 +100,13 @@ class JupyterCondaOperator(BaseOperator):
         the parameters, papermill's command line, lineage or XCom; those whose names Airflow
         calls sensitive (``*TOKEN*``, ``*PASSWORD*``, ``*SECRET*``, ...) are masked as ``***``
         in the log, the output notebook and the rendered fields. Templated.
+    :param requirements: packages the notebook needs beyond ``conda_env``'s: a list of PEP 508
+        lines (``["polars>=1", "duckdb"]``) or the path of a requirements file (relative: from
+        the DAG file's folder; read as it is, not rendered). Each worker builds a virtual
+        environment once over ``conda_env``'s Python, seeing its packages, with these installed
+        (uv where installed, else pip; the index is the worker's configuration or the
+        ``jupyter_conda`` connection's), and the notebook's kernel runs in it. Later tasks with
+        the same requirements on the same environment reuse it. Templated.
     :param run_flag: ``NORMAL`` runs the notebook; ``FORBIDDEN`` skips the task without running it.
     :param description: shown as the task's documentation (``doc_md``) in the UI.
     :param task_priority: ``HIGHEST``, ``HIGH``, ``MEDIUM``, ``LOW`` or ``LOWEST``: sets
@@ -135,6 +142,7 @@ class JupyterCondaOperator(BaseOperator):
         "kernel",
         "others",
         "env",
+        "requirements",
     )
     template_fields_renderers = {"parameters": "json", "env": "json"}
     ui_color = "#f5d3b5"
@@ -178,6 +186,7 @@ class JupyterCondaOperator(BaseOperator):
         jupyter_start_timeout: int | None = None,
         others: str | Sequence[str] | None = None,
         env: Mapping[str, str] | None = None,
+        requirements: Sequence[str] | str | None = None,
         run_flag: str = "NORMAL",
         description: str | None = None,
         task_priority: str | None = None,
@@ -231,6 +240,7 @@ class JupyterCondaOperator(BaseOperator):
         self.jupyter_start_timeout = jupyter_start_timeout
         self.others = others
         self.env = env
+        self.requirements = requirements
         self.run_flag = choice("run_flag", run_flag, RUN_FLAGS)
         self.timeout_strategy = timeout_strategy.upper() if timeout_strategy else None
         self.conda_env_conn_id = conda_env_conn_id
@@ -238,7 +248,7 @@ class JupyterCondaOperator(BaseOperator):
         self.jupyter_conda_conn_id = jupyter_conda_conn_id
         #: what the last run of this task produced, for lineage (None: it never got to papermill)
         self._run_result: RunResult | None = None
-        check_static(self._run_arguments())
+        check_static(self._run_arguments(), Path(self.dag.fileloc).parent if self.has_dag() else None)
 
     def _run_arguments(self) -> dict[str, Any]:
         """The arguments a run is made of, as they are now (templates rendered once executing)."""
@@ -256,6 +266,7 @@ class JupyterCondaOperator(BaseOperator):
             "jupyter_execution_timeout": self.jupyter_execution_timeout,
             "jupyter_start_timeout": self.jupyter_start_timeout,
             "env": self.env,
+            "requirements": self.requirements,
         }
 
     def render_template_fields(self, context: Context, jinja_env: jinja2.Environment | None = None) -> None:

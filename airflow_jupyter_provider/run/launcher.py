@@ -3,7 +3,8 @@
 The run's command line is built here and only here: the guardian (``guardian.py``), which
 ends the run if the task process dies; then the script's cgroup flags, the mode word that says
 how to activate the environment, and after ``--`` the arguments of ``start_papermill.py``, which
-the script runs with the environment's Python (the kernel check's, ``--``, papermill's). The
+the script runs with the environment's Python, or its requirements layer's (the kernel check's,
+``--``, papermill's). The
 script's own exit statuses, which the guardian passes through, are read back here. Every user
 value reaches the script as an argument, never as shell text.
 """
@@ -52,6 +53,8 @@ def command(
     for procs in cgroup_procs:
         guardian += ["--cgroup", str(procs.parent)]
         argv += ["--cgroup", str(procs)]
+    if activation.layer is not None:
+        argv += ["--layer", activation.layer]
     if activation.conda_sh is None:
         argv += ["packed", activation.target]
     else:

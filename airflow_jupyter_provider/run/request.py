@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_jupyter_provider.environments import check_environment
+from airflow_jupyter_provider.environments.requirements import requirement_lines
 from airflow_jupyter_provider.exceptions import InvalidRunError, JupyterCondaError
 from airflow_jupyter_provider.limits import Limit
 from airflow_jupyter_provider.locations import is_local, local_path
@@ -93,14 +94,25 @@ def _invalid() -> Iterator[None]:
         raise InvalidRunError(str(err)) from err
 
 
-def check_static(arguments: Mapping[str, Any]) -> None:
-    """Refuse at DAG parse time what is wrong already; templated values wait for rendering."""
+def check_static(arguments: Mapping[str, Any], base_dir: Path | None = None) -> None:
+    """Refuse at DAG parse time what is wrong already; templated values wait for rendering. A
+    requirements file is read when ``base_dir`` (the DAG file's folder) is known."""
     with _invalid():
+        requirements = arguments.get("requirements")
+        if requirements is not None and not is_templated(requirements):
+            _static_requirements(requirements, base_dir)
         for name, rule in RULES.items():
             if name in arguments and not is_templated(arguments[name]):
                 rule(name, arguments[name])
         if not is_templated(arguments["conda_env"]):
             _checked_environment(arguments["conda_env"], arguments.get("conda_env_sha256"))
+
+
+def _static_requirements(value: Any, base_dir: Path | None) -> None:
+    """Check requirement lines; a relative file's only when its folder is known."""
+    if isinstance(value, str) and base_dir is None and not Path(value).is_absolute():
+        return
+    requirement_lines(value, base_dir or Path.cwd())
 
 
 @dataclass(frozen=True)
@@ -134,6 +146,8 @@ class NotebookRun:
     tenant: str | None = None
     #: more variables for the notebook's environment (``notebook_env.py``); never shown
     env: dict[str, str] = field(default_factory=dict, repr=False)
+    #: normalized PEP 508 lines layered on ``conda_env`` (``environments/layers.py``)
+    requirements: tuple[str, ...] = ()
 
     @classmethod
     def create(
@@ -149,12 +163,14 @@ class NotebookRun:
         conda_env_conn_id: str | None = None,
         conda_env_sha256: str | None = None,
         tenant: str | None = None,
+        requirements: Any = None,
         **arguments: Any,
     ) -> NotebookRun:
         """The run of these (rendered) operator arguments; ``output_html`` is a path or None.
 
         ``arguments`` are the other operator arguments the rules know (``parameters``,
-        ``kernel``, ``engine``, ``others``, ``jupyter_execution_timeout``, ...).
+        ``kernel``, ``engine``, ``others``, ``jupyter_execution_timeout``, ...). ``requirements``
+        is a list of lines or a requirements file's path, read here (relative: from ``base_dir``).
 
         :raises InvalidRunError: a value breaks its rule.
         """
@@ -170,6 +186,7 @@ class NotebookRun:
             _text("output_nb", output_nb)
             html = _html_path(output_html, base, input_nb, output_nb)
             _checked_environment(conda_env, conda_env_sha256)
+            lines = () if requirements is None else requirement_lines(requirements, base)
         return cls(
             input_nb=input_nb,
             output_nb=output_nb,
@@ -189,6 +206,7 @@ class NotebookRun:
             conda_env_sha256=conda_env_sha256,
             tenant=tenant,
             env=values.get("env", {}),
+            requirements=lines,
         )
 
 

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Join the run's cgroups, activate a conda environment, then run that environment's papermill.
 #
-#   run_notebook.sh [--cgroup CGROUP_PROCS]... conda  CONDA_SH ENV_NAME_OR_PREFIX -- START_PAPERMILL_ARGUMENTS...
-#   run_notebook.sh [--cgroup CGROUP_PROCS]... packed UNPACKED_PREFIX              -- START_PAPERMILL_ARGUMENTS...
+#   run_notebook.sh [--cgroup CGROUP_PROCS]... [--layer LAYER] conda  CONDA_SH ENV_NAME_OR_PREFIX -- START_PAPERMILL_ARGUMENTS...
+#   run_notebook.sh [--cgroup CGROUP_PROCS]... [--layer LAYER] packed UNPACKED_PREFIX              -- START_PAPERMILL_ARGUMENTS...
+#
+# LAYER is a virtual environment of requirements over the environment (environments/layers.py):
+# activated after it, its Python runs papermill, and so the notebook's kernel.
 #
 # START_PAPERMILL_ARGUMENTS are start_papermill.py's (beside this script): the kernel check's
 # values, if any, then -- and papermill's arguments.
@@ -17,6 +20,12 @@ while [ "${1:-}" = "--cgroup" ]; do
     echo "$$" > "$2" || exit 95
     shift 2
 done
+
+layer=
+if [ "${1:-}" = "--layer" ]; then
+    layer=$2
+    shift 2
+fi
 
 mode=$1
 shift
@@ -42,7 +51,12 @@ case "$mode" in
 esac
 [ "$1" = "--" ] && shift
 
-# The environment's own papermill, never one found further down PATH, run by its own Python
-# after the kernel check (status 93: no kernel for the notebook).
+# The environment's own papermill, never one found further down PATH, run by its own Python (its
+# layer's, which sees the environment's packages, when there is one) after the kernel check (status 93: no kernel for the notebook).
 [ -n "${CONDA_PREFIX:-}" ] && [ -x "$CONDA_PREFIX/bin/papermill" ] || exit 94
-exec "$CONDA_PREFIX/bin/python" "${BASH_SOURCE[0]%/*}/start_papermill.py" "$@"
+python=$CONDA_PREFIX/bin/python
+if [ -n "$layer" ]; then
+    export VIRTUAL_ENV="$layer" PATH="$layer/bin:$PATH"
+    python=$layer/bin/python
+fi
+exec "$python" "${BASH_SOURCE[0]%/*}/start_papermill.py" "$@"

@@ -32,9 +32,9 @@ from urllib.parse import unquote, urlsplit
 
 from airflow_jupyter_provider.exceptions import RunFailed
 from airflow_jupyter_provider.locations import is_local
+from airflow_jupyter_provider.masking import redact_notebook
 from airflow_jupyter_provider.notebook_saves import read_whole
 from airflow_jupyter_provider.notebook_stamp import stamp
-from airflow_jupyter_provider.masking import redact_notebook
 from airflow_jupyter_provider.run.output_files import OutputFiles
 from airflow_jupyter_provider.run.papermill_args import Locations
 from airflow_jupyter_provider.run.papermill_options import INJECTS_INPUT_PATH, INJECTS_OUTPUT_PATH
