@@ -59,8 +59,9 @@ def normalized(lines: Sequence[str], where: str) -> tuple[str, ...]:
         try:
             requirement = Requirement(text)
         except InvalidRequirement as err:
+            reason = str(err).splitlines()[0]  # packaging repeats the line below, marked
             raise ValueError(
-                f"{where}, line {number}: {text!r} is not a PEP 508 requirement: {err}"
+                f"{where}, line {number}: {text!r} is not a PEP 508 requirement: {reason}"
             ) from None
         requirement.name = canonicalize_name(requirement.name)
         requirements.add(str(requirement))

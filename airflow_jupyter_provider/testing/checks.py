@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from airflow_jupyter_provider.run.start_papermill import choose, kernelspec_name, missing_from_task
 from airflow_jupyter_provider.testing.findings import Problem
 from airflow_jupyter_provider.testing.kernels import environment_kernels
-from airflow_jupyter_provider.testing.subject import TaskUnderCheck, Unavailable
+from airflow_jupyter_provider.testing.subject import RenderFailed, TaskUnderCheck, Unavailable
 
 #: How alike a given name and a declared one must be (difflib's ratio) to suggest the declared one.
 CLOSE_NAME = 0.75
@@ -86,6 +86,20 @@ def environment_is_conda(task: TaskUnderCheck) -> Iterator[Problem]:
     yield from task.problems_of("environment_prefix")
 
 
+def requirements_are_valid(task: TaskUnderCheck) -> Iterator[Problem]:
+    """``requirements`` are PEP 508 lines, and a requirements file exists (the run fails otherwise)."""
+    from airflow_jupyter_provider.environments.requirements import requirement_lines
+
+    if task.task.requirements is None:
+        return
+    try:
+        requirement_lines(task.render("requirements"), task.base_dir)
+    except RenderFailed as err:
+        yield err.problem
+    except ValueError as err:
+        yield Problem(str(err))
+
+
 def kernel_is_installed(task: TaskUnderCheck) -> Iterator[Problem]:
     """papermill has a kernel name, and an environment folder has that kernel; or, for the
     notebook's own kernel, the one kernel of its language that a run takes in its place."""
@@ -127,5 +141,6 @@ CHECKS: tuple[Check, ...] = (
     Check("missing-parameters", parameters_have_values, strict_only=True),
     Check("pool", pool_exists),
     Check("environment", environment_is_conda),
+    Check("requirements", requirements_are_valid),
     Check("kernel", kernel_is_installed),
 )

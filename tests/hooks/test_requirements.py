@@ -8,10 +8,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from airflow.sdk import Param
 from structlog.testing import capture_logs
 
+from airflow_jupyter_provider.compat import AirflowFailException
 from airflow_jupyter_provider.hooks.jupyter_conda import JupyterCondaHook
-from tests.helpers import CondaInstall, run_notebook, write_notebook
+from airflow_jupyter_provider.operators.jupyter_conda import JupyterCondaOperator
+from tests.helpers import CondaInstall, dag_in, run_notebook, run_task, write_notebook
 from tests.package_index import LocalIndex
 
 USES_THE_PACKAGE = "import sys, jc_tiny\nprint(jc_tiny.VALUE)\nprint(sys.executable)"
@@ -74,3 +77,29 @@ def test_a_requirement_is_importable_in_the_notebook_and_a_second_run_builds_not
     assert any(": built at " in line for line in log)
     assert not any(": built at " in line or "installing" in line for line in log_again), log_again
     assert any(": cached at " in line for line in log_again)
+
+
+def test_the_operator_renders_its_requirements_file_from_the_trigger_form(
+    installer: str, index_connection: CondaInstall, layer_cache: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "report-requirements.txt").write_text("jc-tiny==1.0\n")
+    notebook = write_notebook(tmp_path / "uses.ipynb", "x = 0", USES_THE_PACKAGE)
+
+    def task() -> JupyterCondaOperator:
+        with dag_in(tmp_path, "reqs", params={"needs": Param("daily", type="string")}):
+            return JupyterCondaOperator(
+                task_id="nb",
+                input_nb=str(notebook),
+                output_nb=str(tmp_path / "out.ipynb"),
+                conda_env=index_connection.env_name,
+                requirements="{{ params.needs }}-requirements.txt",
+            )
+
+    with pytest.raises(
+        AirflowFailException, match=r"cannot read the requirements file 'daily-requirements\.txt'"
+    ):
+        run_task(task())
+    output = run_task(task(), {"needs": "report"})
+
+    printed = nbformat.read(output, as_version=4).cells[1].outputs[0].text
+    assert printed.startswith("tiny 1.0 on base 1.0")

@@ -29,6 +29,18 @@ def at(map_indexes: tuple[int, ...], finding: Finding) -> Finding:
 
 
 EXPECTED = [
+    error(
+        "requirements_file_missing",
+        "requirements",
+        "requirements: cannot read the requirements file 'requirments.txt' "
+        f"({BROKEN_DAGS}/requirments.txt): No such file or directory",
+    ),
+    error(
+        "invalid_requirement",
+        "requirements",
+        "requirements, line 2: 'polars=>1.0' is not a PEP 508 requirement: Expected semicolon (after "
+        "name with no version specifier) or end",
+    ),
     Finding(
         "import_error.py",
         None,
