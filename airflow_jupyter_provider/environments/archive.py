@@ -3,11 +3,13 @@ the unpacked environment work where it is (``conda-unpack``)."""
 
 from __future__ import annotations
 
+import lzma
 import os
 import stat
 import subprocess
 import sys
 import zipfile
+import zlib
 from pathlib import Path
 
 if sys.version_info >= (3, 12):
@@ -25,8 +27,9 @@ from airflow_jupyter_provider.notebook_env import notebook_env
 CONDA_PACK_LAYOUT = ("bin/activate", "bin/conda-unpack", "conda-meta")
 
 
-def unpack(archive: Path, destination: Path) -> None:
-    """Unpack ``archive`` into ``destination``, refusing members that would escape it.
+def unpack(archive: Path, destination: Path) -> int:
+    """Unpack ``archive`` into ``destination``, refusing members that would escape it; the bytes
+    of the regular files written, as the archive gives their sizes (each hard-linked file once).
 
     libarchive unpacks where it can be loaded, each entry checked first (``libarchive_unpack``);
     elsewhere the standard library does, which is about 3 times slower than GNU tar. Tar
@@ -43,19 +46,20 @@ def unpack(archive: Path, destination: Path) -> None:
     try:
         ffi = libarchive_unpack.load()
         if ffi is not None:
-            libarchive_unpack.unpack(ffi, archive, destination, kind)
-        else:
-            UNPACKERS[kind](archive, destination)
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as err:
+            return libarchive_unpack.unpack(ffi, archive, destination, kind)
+        return UNPACKERS[kind](archive, destination)
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, lzma.LZMAError, zlib.error) as err:
         raise ArchiveError(f"cannot unpack '{archive}': {err}") from err
 
 
-def _unpack_tar(archive: Path, destination: Path) -> None:
+def _unpack_tar(archive: Path, destination: Path) -> int:
     with tarfile.open(archive) as tar:
         tar.extractall(destination, filter=_refusing_absolute_data_filter)
+        _read_to_the_end(tar)
+        return _regular_bytes(tar)
 
 
-def _unpack_zstd(archive: Path, destination: Path) -> None:
+def _unpack_zstd(archive: Path, destination: Path) -> int:
     """zstd tar archives: the optional ``zstandard`` package decompresses, tarfile extracts.
 
     (The standard library reads zstd only from Python 3.14 on.)
@@ -71,8 +75,27 @@ def _unpack_zstd(archive: Path, destination: Path) -> None:
             tarfile.open(fileobj=stream, mode="r|") as tar,
         ):
             tar.extractall(destination, filter=_refusing_absolute_data_filter)
+            _read_to_the_end(tar)
+            return _regular_bytes(tar)
     except zstandard.ZstdError as err:
         raise ArchiveError(f"cannot unpack '{archive}': {err}") from err
+
+
+def _read_to_the_end(tar: tarfile.TarFile) -> None:
+    """Refuse an archive that ``tarfile`` stopped reading early.
+
+    tarfile takes a damaged header after the first one for the archive's end, and a damaged
+    compressed stream can end it there quietly: what follows must be the zeros that pad a tar
+    archive, and reading them to the end of the compressed stream checks its checksum.
+    """
+    while chunk := tar.fileobj.read(1 << 20):
+        if chunk.strip(b"\0"):
+            raise tarfile.ReadError("an entry's header is damaged: entries follow where it ends")
+
+
+def _regular_bytes(tar: tarfile.TarFile) -> int:
+    """The sizes of the regular files of ``tar``, once extracted (a stream's members are known by then)."""
+    return sum(member.size for member in tar.getmembers() if member.isreg())
 
 
 class _HardLinkToSymlinkError(tarfile.FilterError):
@@ -92,7 +115,7 @@ def _refusing_absolute_data_filter(member: tarfile.TarInfo, dest_path: str) -> t
     return tarfile.data_filter(member, dest_path)
 
 
-def _unpack_zip(archive: Path, destination: Path) -> None:
+def _unpack_zip(archive: Path, destination: Path) -> int:
     with zipfile.ZipFile(archive) as zf:
         for info in zf.infolist():
             mode = info.external_attr >> 16
@@ -110,15 +133,17 @@ def _unpack_zip(archive: Path, destination: Path) -> None:
             written = zf.extract(info, destination)
             if mode and not info.is_dir():
                 os.chmod(written, (mode & 0o755) | stat.S_IRUSR | stat.S_IWUSR)
+        return sum(info.file_size for info in zf.infolist() if not info.is_dir())
 
 
 UNPACKERS = {"tar": _unpack_tar, "zip": _unpack_zip, "zstd": _unpack_zstd}
 
 
-def unpack_conda_pack(archive: Path, destination: Path, location: str) -> None:
-    """:func:`unpack` ``archive`` (fetched from ``location``) and check it is a conda-pack layout."""
+def unpack_conda_pack(archive: Path, destination: Path, location: str) -> int:
+    """:func:`unpack` ``archive`` (fetched from ``location``), check it is a conda-pack layout, and
+    give the bytes :func:`unpack` counted."""
     try:
-        unpack(archive, destination)
+        size = unpack(archive, destination)
     except ArchiveError as err:
         raise ArchiveError(str(err).replace(str(archive), location)) from err
     missing = [name for name in CONDA_PACK_LAYOUT if not (destination / name).exists()]
@@ -127,6 +152,7 @@ def unpack_conda_pack(archive: Path, destination: Path, location: str) -> None:
             f"'{location}' is not a conda-pack archive (it has no {', '.join(missing)}); "
             "make it with `conda pack -n ENV -o ENV.tar.gz`"
         )
+    return size
 
 
 def conda_unpack(prefix: Path, location: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -284,3 +285,48 @@ def test_without_libarchive_the_standard_library_unpacks_and_the_log_says_how_to
     assert "apt-get install libarchive13" in warning
     assert "conda install -c conda-forge libarchive" in warning
     assert "pip install libarchive-c" in warning
+
+
+def _many_files(tmp_path: Path, suffix: str) -> tuple[Path, dict[str, bytes]]:
+    """An archive whose decompressed stream spans many of the unpack's chunks (several MB),
+    compressible, so that a damaged stretch breaks the compressed codes."""
+    files = {
+        f"lib/part{n}.txt": "".join(f"{n} {line} {line * line}\n" for line in range(25_000)).encode()
+        for n in range(20)
+    }
+    mode = {".tar.gz": "w:gz", ".tar.xz": "w:xz", ".tar.bz2": "w:bz2", ".tar": "w"}[suffix]
+    archive = tmp_path / f"env{suffix}"
+    with tarfile.open(archive, mode) as tar:
+        for name, data in files.items():
+            info = tar_member(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return archive, files
+
+
+@pytest.mark.parametrize("suffix", [".tar.gz", ".tar.xz", ".tar.bz2"])
+def test_compressed_archive_spanning_many_chunks_unpacks_whole_and_counts_its_bytes(
+    tmp_path, unpacker, suffix
+):
+    archive, files = _many_files(tmp_path, suffix)
+    size = unpack(archive, tmp_path / "out")
+    assert {name: (tmp_path / "out" / name).read_bytes() == data for name, data in files.items()} == {
+        name: True for name in files
+    }
+    assert size == sum(map(len, files.values()))
+
+
+@pytest.mark.parametrize("suffix", [".tar.gz", ".tar.xz", ".tar.bz2"])
+def test_archive_damaged_in_the_middle_is_a_clear_error_and_leaves_no_thread(tmp_path, unpacker, suffix):
+    """Not a partial environment: tarfile alone would take the damage for the archive's end.
+    (A plain ``.tar`` has no checksum of its contents: ``conda_env_sha256`` is for that.)"""
+    import threading
+
+    archive, _ = _many_files(tmp_path, suffix)
+    data = bytearray(archive.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 4096] = bytes(4096)
+    archive.write_bytes(bytes(data))
+    with pytest.raises(ArchiveError, match=rf"cannot unpack .*env{re.escape(suffix)}': \S"):
+        unpack(archive, tmp_path / "out")
+    assert [thread.name for thread in threading.enumerate() if thread.name == "unpack-decompress"] == []
