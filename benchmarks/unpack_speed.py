@@ -16,13 +16,18 @@ Each round runs every unpacker once into a fresh folder; the order flips every r
 folder is removed (and, on disk, ``sync`` run) outside the timing. The figure is the median
 of the rounds, and each path's ratio to the command's median of the same run.
 
+With ``--big`` the environment is ``big_env.py``'s (at least 0.9 GB in 25,000 files, its
+archives made by conda-pack in every format) instead, and on tmpfs it also times each format's
+cold activation through ``EnvironmentCache``, interleaved, with where its time goes as the
+cache's log gives it (fetch and hash, unpack, conda-unpack; the rest is in no logged step).
+
 For the ``.tar.gz`` it also times, interleaved likewise (the order rotating), conda-unpack in
 a freshly unpacked prefix, the provider's way (``archive.conda_unpack``: conda-pack's records
 done in this process) and as the archive's own ``bin/conda-unpack`` script, and a cold
 activation through ``EnvironmentCache`` (copy and hash the archive, unpack, conda-unpack),
 and reports each conda-unpack's share of a cold activation.
 
-    python -m benchmarks.unpack_speed [--root DIR] [--runs 3] [--filesystems tmpfs,disk]
+    python -m benchmarks.unpack_speed [--root DIR] [--big] [--runs 3] [--filesystems tmpfs,disk]
         [--formats gz,tar,bz2,xz,zst,zip] [--disk-formats gz] [--no-stdlib] [--no-conda-unpack]
 """
 
@@ -31,10 +36,12 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import shutil
 import statistics
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
@@ -44,7 +51,7 @@ from airflow_jupyter_provider.environments import libarchive_unpack
 from airflow_jupyter_provider.environments.cache import EnvironmentCache
 from airflow_jupyter_provider.environments.sources import LocalArchive
 from benchmarks.common import summary_ms, timed, write_results
-from benchmarks.packed_env_cache import measured_environment
+from benchmarks.packed_env_cache import measured_environment, tree_size
 
 QUIET = logging.Logger("benchmark", logging.WARNING)
 TMPFS = Path("/dev/shm")
@@ -56,7 +63,9 @@ FORMATS: dict[str, tuple[str, list[str]]] = {
     "bz2": ("env.tar.bz2", ["tar", "-xjf", "{archive}", "-C", "{target}"]),
     "xz": ("env.tar.xz", ["tar", "-xJf", "{archive}", "-C", "{target}"]),
     "zst": ("env.tar.zst", ["tar", "--zstd", "-xf", "{archive}", "-C", "{target}"]),
-    "zip": ("env.zip", ["unzip", "-q", "{archive}", "-d", "{target}"]),
+    # -o: conda-pack's zip may hold a file twice (its own bin/activate.fish beside the
+    # environment's); without it unzip stops to ask
+    "zip": ("env.zip", ["unzip", "-qo", "{archive}", "-d", "{target}"]),
 }
 #: what must be on PATH for a format's command (and to make its archive)
 NEEDS = {
@@ -97,6 +106,73 @@ def make_formats(root: Path, gz: Path, formats: list[str]) -> dict[str, Path]:
                 os.replace(f"{path}.part.zip", path)
         made[name] = path
     return made
+
+
+#: big_env.py's suffix of each format
+BIG_SUFFIXES = {
+    "gz": ".tar.gz",
+    "tar": ".tar",
+    "bz2": ".tar.bz2",
+    "xz": ".tar.xz",
+    "zst": ".tar.zst",
+    "zip": ".zip",
+}
+
+
+def big_archives(root: Path, formats: list[str]) -> tuple[Path, dict[str, Path]]:
+    """big_env.py's environment (made once in ``root``) and its archives of ``formats``."""
+    from benchmarks.big_env import big_environment
+
+    prefix, by_suffix = big_environment(root)
+    return prefix, {name: by_suffix[BIG_SUFFIXES[name]] for name in formats}
+
+
+class StepTimes(logging.Handler):
+    """The seconds of each step of a cold activation, read from the cache's messages."""
+
+    PATTERNS = {
+        "fetch": re.compile(r"fetched .* in ([0-9.]+) s"),
+        "unpack": re.compile(r"unpacked into .* in ([0-9.]+) s,"),
+        "conda-unpack": re.compile(r"conda-unpack ([0-9.]+) s"),
+    }
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.steps: dict[str, float] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        for step, pattern in self.PATTERNS.items():
+            if found := pattern.search(message):
+                self.steps[step] = float(found.group(1))
+
+
+def cold_activations(archives: dict[str, Path], where: Path, runs: int) -> dict[str, dict]:
+    """Each archive's cold activation into an empty cache, interleaved (the order rotating), with
+    the medians of its logged steps and of what is in none of them."""
+    order = list(archives)
+    times: dict[str, list[float]] = {name: [] for name in order}
+    steps: dict[str, list[dict[str, float]]] = {name: [] for name in order}
+    for round_ in range(runs):
+        shift = round_ % len(order)
+        for name in order[shift:] + order[:shift]:
+            target = Path(tempfile.mkdtemp(prefix="cold-", dir=where))
+            log = logging.Logger("cold-activation", logging.INFO)
+            log.addHandler(handler := StepTimes())
+            cache = EnvironmentCache(target)
+            started = time.perf_counter()
+            with cache.environment(LocalArchive(archives[name]), log=log):
+                times[name].append(time.perf_counter() - started)
+            steps[name].append(handler.steps)
+            shutil.rmtree(target)
+    figures = {}
+    for name in order:
+        figures[name] = summary_ms(times[name])
+        for step in StepTimes.PATTERNS:
+            figures[name][f"{step}_s"] = statistics.median(run[step] for run in steps[name])
+        logged = sum(figures[name][f"{step}_s"] for step in StepTimes.PATTERNS)
+        figures[name]["other_s"] = round(figures[name]["median_ms"] / 1000 - logged, 2)
+    return figures
 
 
 def unpackers(name: str, archive: Path, stdlib: bool = True) -> dict[str, Callable[[Path], object]]:
@@ -179,6 +255,9 @@ def _activate(cache: EnvironmentCache, gz: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", type=Path, help="build the environment and archives here once, reuse them")
+    parser.add_argument(
+        "--big", action="store_true", help="big_env.py's 0.9 GB environment, cold activations"
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--filesystems", default="tmpfs,disk")
     parser.add_argument("--formats", default="gz,tar,bz2,xz,zst,zip")
@@ -191,9 +270,15 @@ def main() -> None:
     figures: dict = {}
     rows: list[tuple[str, str, str, str, str]] = []
     with ExitStack() as stack:
-        prefix, gz, (unpacked, _, files) = measured_environment(args.root, stack)
-        root = prefix.parent
-        archives = make_formats(root, gz, args.formats.split(","))
+        if args.big:
+            root = args.root or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="big-env-")))
+            prefix, archives = big_archives(root, args.formats.split(","))
+            unpacked, _, files = tree_size(prefix)
+            gz = archives.get("gz")
+        else:
+            prefix, gz, (unpacked, _, files) = measured_environment(args.root, stack)
+            root = prefix.parent
+            archives = make_formats(root, gz, args.formats.split(","))
         figures["environment"] = {
             "unpacked_bytes": unpacked,
             "files": files,
@@ -229,6 +314,25 @@ def main() -> None:
                     ratio = median / medians[command]
                     figures[f"{filesystem}/{name}"][label]["over_command"] = round(ratio, 3)
                     rows.append((filesystem, f".{name}", label, f"{median:.2f} s", f"{ratio:.2f}x"))
+                    print("   ", *rows[-1][2:], flush=True)
+            if args.big and filesystem == "tmpfs":
+                print(f"tmpfs: cold activation of each format, {args.runs} rounds...", flush=True)
+                cold = cold_activations(archives, work, args.runs)
+                figures["tmpfs/cold activation"] = cold
+                for name, summary in cold.items():
+                    steps = ", ".join(
+                        f"{step} {summary[f'{step}_s']:.2f} s" for step in (*StepTimes.PATTERNS, "other")
+                    )
+                    size = f"{archives[name].stat().st_size / 1e6:.0f} MB"
+                    rows.append(
+                        (
+                            "tmpfs",
+                            f".{name}",
+                            f"cold activation ({size})",
+                            f"{summary['median_ms'] / 1000:.2f} s",
+                            steps,
+                        )
+                    )
                     print("   ", *rows[-1][2:], flush=True)
             if "gz" in wanted and not args.no_conda_unpack:
                 print(f"{filesystem}: conda-unpack and cold activation, {args.runs} rounds...", flush=True)
