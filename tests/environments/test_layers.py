@@ -58,7 +58,9 @@ def test_a_layer_from_the_workers_own_configuration_is_built_once(
     installer: str, conda_install: CondaInstall, package_index: LocalIndex, layer_cache: Path, monkeypatch
 ) -> None:
     tool = installer.upper()
-    monkeypatch.setenv(f"{tool}_NO_INDEX", "1")
+    # The default index is never asked: uv 0.13 does not read UV_NO_INDEX, so the worker's
+    # configuration names the tests' index (pip and uv both read *_INDEX_URL) beside the folder.
+    monkeypatch.setenv(f"{tool}_INDEX_URL", package_index.url)
     monkeypatch.setenv(f"{tool}_FIND_LINKS", str(package_index.folder))
 
     first = activate(conda_install.env_name, extra(conda_install), ["JC_Tiny"])
@@ -97,7 +99,12 @@ def test_eight_tasks_starting_at_once_build_the_layer_once(
     installer: str, conda_install: CondaInstall, package_index: LocalIndex, layer_cache: Path
 ) -> None:
     users = [
-        start_user(conda_install, {"find_links": str(package_index.folder)}, ["jc-tiny"]) for _ in range(8)
+        start_user(
+            conda_install,
+            {"find_links": str(package_index.folder), "index_url": package_index.url},
+            ["jc-tiny"],
+        )
+        for _ in range(8)
     ]
     reports = []
     for user in users:
