@@ -30,7 +30,6 @@ folder under --work (default: --root's, or the system's temporary folder): on tm
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import shutil
 import subprocess
@@ -42,6 +41,7 @@ from pathlib import Path
 
 from benchmarks.common import BENCH_ENV, bench_conda, summary_ms, write_results
 from devtools.conda_layout import pack
+from tests.environments.layer_user import recording_log
 from tests.package_index import make_wheel
 
 PACKAGE = "jcbench-tiny"
@@ -49,23 +49,7 @@ INSTALLERS = ("uv", "pip")
 #: Where each installer keeps its downloads and unpacked wheels.
 CACHE_VARIABLE = {"uv": "UV_CACHE_DIR", "pip": "PIP_CACHE_DIR"}
 TARGET_MS = 50
-
-
-class Messages(logging.Handler):
-    """The messages of the activation's log, to tell a build from a cache hit."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-
-
-def quiet_log() -> tuple[logging.Logger, Messages]:
-    log = logging.Logger("requirements-layer-benchmark", logging.INFO)
-    log.addHandler(messages := Messages())
-    return log, messages
+LOG_NAME = "requirements-layer-benchmark"
 
 
 def hermetic() -> None:
@@ -108,7 +92,7 @@ class Bench:
 
     def activate(self, kind: str, cache: Path) -> tuple[list[str], str | None]:
         """One activation of ``kind`` through the cache at ``cache``: the log's messages, the layer."""
-        log, messages = quiet_log()
+        log, messages = recording_log(LOG_NAME)
         with self.environments[kind].activate(self.settings(cache), log) as activation:
             pass
         return messages.lines, activation.layer
@@ -207,7 +191,7 @@ def probe(bench: Bench, kind: str, cache: Path, stack: ExitStack) -> Callable[[]
     settings = bench.settings(cache)
     env = notebook_env(os.environ, {}, settings.notebook_env_keep())
     base = bench.environments[kind].base
-    activation = stack.enter_context(base.activate(settings, quiet_log()[0]))
+    activation = stack.enter_context(base.activate(settings, recording_log(LOG_NAME)[0]))
     return lambda: BasePython.of(activation, env)
 
 

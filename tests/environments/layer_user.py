@@ -20,6 +20,8 @@ from airflow_jupyter_provider.environments.requirements import normalized
 
 
 class Messages(logging.Handler):
+    """The messages of a log, to tell a build from a cache hit."""
+
     def __init__(self) -> None:
         super().__init__()
         self.lines: list[str] = []
@@ -28,11 +30,16 @@ class Messages(logging.Handler):
         self.lines.append(record.getMessage())
 
 
+def recording_log(name: str) -> tuple[logging.Logger, Messages]:
+    """A logger of its own (outside the logging hierarchy: it passes nothing on) and its messages."""
+    log = logging.Logger(name, logging.INFO)
+    log.addHandler(messages := Messages())
+    return log, messages
+
+
 def activate(conda_env: str, extra: dict, requirements: list[str]) -> dict:
     """Activate ``conda_env`` with ``requirements`` layered on it; what the layer holds."""
-    log = logging.getLogger(f"layer-user-{os.getpid()}-{time.monotonic_ns()}")
-    log.propagate, log.level = False, logging.INFO
-    log.addHandler(messages := Messages())
+    log, messages = recording_log(f"layer-user-{os.getpid()}-{time.monotonic_ns()}")
     options = ResolveOptions(Path.cwd(), requirements=normalized(requirements, "requirements"))
     environment = resolve_environment(conda_env, options)
     with environment.activate(WorkerSettings.load(extra), log) as activation:

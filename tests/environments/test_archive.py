@@ -294,7 +294,7 @@ def _many_files(tmp_path: Path, suffix: str) -> tuple[Path, dict[str, bytes]]:
         f"lib/part{n}.txt": "".join(f"{n} {line} {line * line}\n" for line in range(25_000)).encode()
         for n in range(20)
     }
-    mode = {".tar.gz": "w:gz", ".tar.xz": "w:xz", ".tar.bz2": "w:bz2", ".tar": "w"}[suffix]
+    mode = {".tar.gz": "w:gz", ".tar.xz": "w:xz", ".tar.bz2": "w:bz2"}[suffix]
     archive = tmp_path / f"env{suffix}"
     with tarfile.open(archive, mode) as tar:
         for name, data in files.items():
@@ -310,9 +310,7 @@ def test_compressed_archive_spanning_many_chunks_unpacks_whole_and_counts_its_by
 ):
     archive, files = _many_files(tmp_path, suffix)
     size = unpack(archive, tmp_path / "out")
-    assert {name: (tmp_path / "out" / name).read_bytes() == data for name, data in files.items()} == {
-        name: True for name in files
-    }
+    assert [name for name, data in files.items() if (tmp_path / "out" / name).read_bytes() != data] == []
     assert size == sum(map(len, files.values()))
 
 
