@@ -252,22 +252,37 @@ def _extract(ffi: ModuleType, read_p: int, write_p: int, root: bytes, *, zip_arc
     """The loop: read a header, check it, point it under ``root``, let libarchive write it; the
     bytes of the regular files written.
 
-    Kept to plain ctypes calls on one reused entry: per entry, this and :func:`_admit` are all
-    the Python there is.
+    Kept to plain ctypes calls on one reused entry, looked up once. Nearly every entry of an
+    environment is a plain file in a folder already checked, its permissions ones the ``data``
+    filter keeps: for those the loop itself checks what :func:`_admit` would (nothing else is
+    left to check), so that the Python per entry stays a small part of writing it.
     """
     entry = _Entry(ffi)
     tree = _Tree(root, root + b"/")
     next_header = _function(ffi, "read_next_header2", ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
     extract = _function(ffi, "read_extract2", ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+    pathname, mode_of, hardlink, size = entry.pathname, entry.mode, entry.hardlink, entry.size
+    folders, links, prefix = tree.folders, tree.links, tree.prefix
     entry_p = ffi.entry_new()
     try:
         while (status := next_header(read_p, entry_p)) != _ARCHIVE_EOF:
-            if status < _ARCHIVE_WARN:
-                raise _Refused(_error(ffi, read_p))
-            if status == _ARCHIVE_WARN:
-                log.warning("%s", _error(ffi, read_p))
-            name = _admit(entry, entry_p, tree, zip_archive)
-            entry.set_pathname(entry_p, tree.prefix + name)
+            if status != _ARCHIVE_OK:
+                _header_status(ffi, read_p, status)
+            name = pathname(entry_p)
+            # A name in a folder of ``folders`` (relative, normalized, no link on it: never "")
+            # whose last part is a name is a normalized relative path already.
+            if (
+                mode_of(entry_p) in _KEPT_FILE_MODES
+                and name is not None
+                and (parts := name.rpartition(b"/"))[0] in folders
+                and parts[2] not in _NOT_NAMES
+                and not (links and name in links)
+                and hardlink(entry_p) is None
+            ):
+                tree.bytes += size(entry_p)
+            else:
+                name = _admit(entry, entry_p, tree, zip_archive)
+            entry.set_pathname(entry_p, prefix + name)
             # archive_read_extract2 reports a refused or failed write as a warning: none is ignored.
             if extract(read_p, entry_p, write_p) != _ARCHIVE_OK:
                 raise _Refused(f"member {_show(name)}: {_error(ffi, read_p)}")
@@ -276,11 +291,18 @@ def _extract(ffi: ModuleType, read_p: int, write_p: int, root: bytes, *, zip_arc
     return tree.bytes
 
 
+def _header_status(ffi: ModuleType, read_p: int, status: int) -> None:
+    """Refuse a header libarchive could not read; log what it read with a warning."""
+    if status < _ARCHIVE_WARN:
+        raise _Refused(_error(ffi, read_p))
+    log.warning("%s", _error(ffi, read_p))
+
+
 class _Entry:
     """The libarchive calls on an entry the loop makes, looked up once."""
 
     def __init__(self, ffi: ModuleType) -> None:
-        self.filetype, self.pathname, self.mode = ffi.entry_filetype, ffi.entry_pathname, ffi.entry_mode
+        self.pathname, self.mode = ffi.entry_pathname, ffi.entry_mode
         self.hardlink, self.symlink = ffi.entry_hardlink, ffi.entry_symlink
         self.set_perm, self.set_pathname, self.size = (
             ffi.entry_set_perm,
@@ -288,6 +310,10 @@ class _Entry:
             ffi.entry_size,
         )
         self.set_hardlink = _function(ffi, "entry_copy_hardlink", None, ctypes.c_void_p, ctypes.c_char_p)
+
+
+#: Last components that are not a file's name: normalized away, or refused.
+_NOT_NAMES = frozenset((b"", b".", b".."))
 
 
 class _Tree:
@@ -329,28 +355,41 @@ class _Tree:
         self.links.add(path)
 
 
+def _data_filter_file_permissions(mode: int) -> int:
+    """The permissions the ``data`` filter leaves a regular file of permissions ``mode``."""
+    perm = mode & 0o755
+    return (perm if perm & 0o100 else perm & ~0o111) | 0o600
+
+
+#: The modes of regular files whose permissions the ``data`` filter keeps as they are.
+_KEPT_FILE_MODES = frozenset(
+    _AE_IFREG | perm for perm in range(0o10000) if _data_filter_file_permissions(perm) == perm
+)
+
+
 def _admit(entry: _Entry, entry_p: int, tree: _Tree, zip_archive: bool) -> bytes:
     """The name of the entry at ``entry_p`` once it is checked, its permissions those of the
     ``data`` filter; refuses what must not be written."""
     name = entry.pathname(entry_p)
     if name is None:
         raise _Refused("an entry has no name libarchive can convert to this locale")
-    kind = entry.filetype(entry_p) & _AE_IFMT
+    mode = entry.mode(entry_p)  # the file type's bits and the permissions
     path = tree.checked_path(name)
+    kind = mode & _AE_IFMT
     if (target := entry.hardlink(entry_p)) is not None:
         tree.check_hardlink(name, target)
         entry.set_hardlink(entry_p, tree.prefix + target)
+    elif kind == _AE_IFREG:
+        entry.set_perm(entry_p, _data_filter_file_permissions(mode))
+        tree.bytes += entry.size(entry_p)
+    elif kind == _AE_IFDIR:
+        if path:  # "./" is the destination itself, no folder of a name
+            tree.folders.add(path)
+        entry.set_perm(entry_p, (mode & 0o755) | 0o700)
     elif kind == _AE_IFLNK:
         if zip_archive:
             raise _Refused(f"member {_show(name)} is a symbolic link")
         tree.add_symlink(name, path, entry.symlink(entry_p))
-    elif kind == _AE_IFDIR:
-        tree.folders.add(path)
-        entry.set_perm(entry_p, (entry.mode(entry_p) & 0o755) | 0o700)
-    elif kind == _AE_IFREG:
-        mode = entry.mode(entry_p) & 0o755
-        entry.set_perm(entry_p, (mode if mode & 0o100 else mode & ~0o111) | 0o600)
-        tree.bytes += entry.size(entry_p)
     else:
         raise _Refused(f"{_show(name)} is a special file")
     return name

@@ -79,6 +79,60 @@ def test_members_that_would_escape_are_refused_naming_thetar_member(tmp_path, me
     assert not Path("/tmp/absolute.txt").exists()
 
 
+@pytest.mark.parametrize(
+    ("member", "data"),
+    [
+        (tar_member("pkg/sub/../../../escaped.txt"), b"x"),
+        (tar_member("pkg/.."), b"x"),
+        (tar_member("pkg/link", kind=tarfile.SYMTYPE, target="/etc/passwd"), b""),
+        (tar_member("pkg/link", kind=tarfile.SYMTYPE, target="../../outside"), b""),
+        (tar_member("pkg/hard", kind=tarfile.LNKTYPE, target="../outside"), b""),
+        (tar_member("pkg/fifo", kind=tarfile.FIFOTYPE), b""),
+    ],
+    ids=["dotdot", "dotdot-last", "symlink-absolute", "symlink-outside", "hardlink-outside", "fifo"],
+)
+def test_members_in_a_folder_already_written_are_checked_as_the_first(tmp_path, member, data, unpacker):
+    """Most members of an environment are plain files in a folder already checked, which the
+    libarchive loop admits on its own: the refusals hold there too."""
+    archive = _tar(tmp_path / "evil.tar.gz", (tar_member("pkg/ok.py"), b"x"), (member, data))
+    with pytest.raises(ArchiveError, match=r"cannot unpack .*evil\.tar\.gz") as refused:
+        unpack(archive, tmp_path / "out")
+    assert member.name in str(refused.value)
+    assert not (tmp_path / "escaped.txt").exists()
+
+
+def test_a_file_over_a_link_in_a_folder_already_written_is_refused(tmp_path):
+    """libarchive would replace the link; the archive's own links are never written over."""
+    archive = _tar(
+        tmp_path / "evil.tar.gz",
+        (tar_member("pkg/ok.py"), b"inside"),
+        (tar_member("pkg/alias", kind=tarfile.SYMTYPE, target="ok.py"), b""),
+        (tar_member("pkg/alias"), b"replaced"),
+    )
+    with pytest.raises(ArchiveError, match=r"'pkg/alias' would be written over the symbolic link"):
+        unpack(archive, tmp_path / "out")
+    assert (tmp_path / "out/pkg/ok.py").read_bytes() == b"inside"
+
+
+def test_modes_of_files_in_a_folder_already_written_are_the_data_filters(tmp_path, unpacker):
+    modes = (0o644, 0o755, 0o666, 0o4755, 0o611, 0o400)
+    members = [(tar_member("pkg/first.py"), b"x")] + [
+        (tar_member(f"pkg/{oct(mode)}", mode=mode), b"x") for mode in modes
+    ]
+    out = tmp_path / "out"
+    unpack(_tar(tmp_path / "env.tar.gz", *members), out)
+    modes = {path.name: path.stat().st_mode & 0o7777 for path in (out / "pkg").iterdir()}
+    assert modes == {
+        "first.py": 0o644,
+        "0o644": 0o644,
+        "0o755": 0o755,
+        "0o666": 0o644,
+        "0o4755": 0o755,
+        "0o611": 0o600,
+        "0o400": 0o600,
+    }
+
+
 def test_truncated_archive_is_a_clear_error(tmp_path, unpacker):
     good = _tar(tmp_path / "env.tar.gz", (tar_member("bin/tool"), os.urandom(100_000)))
     truncated = tmp_path / "truncated.tar.gz"
