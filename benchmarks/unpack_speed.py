@@ -352,6 +352,8 @@ def main() -> None:
                     label = f"conda-unpack ({way}) / cold activation"
                     rows.append((filesystem, ".tar.gz", label, f"{share:.2f}", ""))
                 print("   ", *(" ".join(row[2:4]) for row in rows[-5:]), sep="\n    ", flush=True)
+    if not rows:
+        raise SystemExit(f"nothing was timed: on disk, only --disk-formats ({args.disk_formats}) are")
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     print()
     for row in rows:
