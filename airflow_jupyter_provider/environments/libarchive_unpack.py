@@ -410,13 +410,18 @@ def _normalized(name: bytes) -> bytes:
 
 
 def _check_folder(name: bytes, folder: bytes, links: set[bytes], folders: set[bytes]) -> None:
-    """Refuse ``name`` when a folder on its path is a symbolic link; else remember them as real."""
-    parts = folder.split(b"/")
-    above = [b"/".join(parts[: depth + 1]) for depth in range(len(parts))]
-    for path in above:
-        if path in links:
-            raise _Refused(f"member {_show(name)} would be written through the symbolic link {_show(path)}")
-    folders.update(above)
+    """Refuse ``name`` when a folder on its path is a symbolic link; else remember them as real.
+
+    ``folders`` holds every folder above each of its folders, so the walk up stops at the first
+    known one: usually the folder's own parent.
+    """
+    new = []
+    while folder and folder not in folders:
+        if folder in links:
+            raise _Refused(f"member {_show(name)} would be written through the symbolic link {_show(folder)}")
+        new.append(folder)
+        folder = folder.rpartition(b"/")[0]
+    folders.update(new)
 
 
 def _check_name(name: bytes, root: bytes) -> None:

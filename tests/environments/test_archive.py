@@ -115,6 +115,24 @@ def test_a_file_over_a_link_in_a_folder_already_written_is_refused(tmp_path):
     assert (tmp_path / "out/pkg/ok.py").read_bytes() == b"inside"
 
 
+@pytest.mark.parametrize("name", ["pkg/alias/x.py", "pkg/alias/new/deeper/x.py", "pkg/alias/real/x.py"])
+def test_a_file_through_a_link_of_the_archive_is_refused_naming_the_link(tmp_path, name):
+    """libarchive would follow the link (inside the destination, so tarfile's filter allows it):
+    whatever the folders under the link, and whether the target's own folders are known."""
+    archive = _tar(
+        tmp_path / "evil.tar.gz",
+        (tar_member("pkg/real/ok.py"), b"inside"),
+        (tar_member("pkg/alias", kind=tarfile.SYMTYPE, target="."), b""),
+        (tar_member(name), b"through"),
+    )
+    with pytest.raises(
+        ArchiveError, match=rf"member '{name}' would be written through the symbolic link 'pkg/alias'"
+    ):
+        unpack(archive, tmp_path / "out")
+    written = {path.relative_to(tmp_path / "out").as_posix() for path in (tmp_path / "out").rglob("*")}
+    assert written == {"pkg", "pkg/real", "pkg/real/ok.py", "pkg/alias"}
+
+
 def test_modes_of_files_in_a_folder_already_written_are_the_data_filters(tmp_path, unpacker):
     modes = (0o644, 0o755, 0o666, 0o4755, 0o611, 0o400)
     members = [(tar_member("pkg/first.py"), b"x")] + [
