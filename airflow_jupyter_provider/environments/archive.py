@@ -29,7 +29,7 @@ CONDA_PACK_LAYOUT = ("bin/activate", "bin/conda-unpack", "conda-meta")
 
 def unpack(archive: Path, destination: Path) -> int:
     """Unpack ``archive`` into ``destination``, refusing members that would escape it; the bytes
-    of the regular files written, as the archive gives their sizes (each hard-linked file once).
+    of the regular files written (each hard-linked file once).
 
     libarchive unpacks where it can be loaded, each entry checked first (``libarchive_unpack``);
     elsewhere the standard library does, which is about 3 times slower than GNU tar. Tar

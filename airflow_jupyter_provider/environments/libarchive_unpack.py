@@ -113,8 +113,8 @@ class _Refused(Exception):
 def unpack(ffi: ModuleType, archive: Path, destination: Path, kind: str) -> int:
     """Unpack ``archive`` (``kind`` as ``archive.ARCHIVE_FORMATS`` names it) into ``destination``.
 
-    :returns: the bytes of the regular files written, as the archive gives their sizes (each
-        hard-linked file once), so that the caller need not walk the tree again to know it.
+    :returns: the bytes libarchive wrote into regular files (each hard-linked file once: a hard
+        link writes none), so that the caller need not walk the tree again to know it.
     :raises ArchiveError: an entry is refused or the archive cannot be read or written; the
         message names the archive and, where there is one, the entry.
     """
@@ -134,8 +134,9 @@ def unpack(ffi: ModuleType, archive: Path, destination: Path, kind: str) -> int:
             feed.open(read_p)
         write_p = ffi.write_disk_new()
         ffi.write_disk_set_options(write_p, flags)
-        size = _extract(ffi, read_p, write_p, root, zip_archive=kind == "zip")
+        _extract(ffi, read_p, write_p, root, zip_archive=kind == "zip")
         ffi.write_close(write_p)  # folders' times and modes are set here, last
+        size = ffi.filter_bytes(write_p, -1)  # a disk writer's count of the data it wrote
     except (_Refused, ffi.ArchiveError) as err:
         # A failed decompression is what made the reading fail: its message says why.
         reason = (feed and feed.failure) or getattr(err, "msg", None) or err
@@ -248,9 +249,8 @@ class _Decompressing:
         return size
 
 
-def _extract(ffi: ModuleType, read_p: int, write_p: int, root: bytes, *, zip_archive: bool) -> int:
-    """The loop: read a header, check it, point it under ``root``, let libarchive write it; the
-    bytes of the regular files written.
+def _extract(ffi: ModuleType, read_p: int, write_p: int, root: bytes, *, zip_archive: bool) -> None:
+    """The loop: read a header, check it, point it under ``root``, let libarchive write it.
 
     Kept to plain ctypes calls on one reused entry, looked up once. Nearly every entry of an
     environment is a plain file in a folder already checked, its permissions ones the ``data``
@@ -261,7 +261,7 @@ def _extract(ffi: ModuleType, read_p: int, write_p: int, root: bytes, *, zip_arc
     tree = _Tree(root, root + b"/")
     next_header = _function(ffi, "read_next_header2", ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
     extract = _function(ffi, "read_extract2", ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
-    pathname, mode_of, hardlink, size = entry.pathname, entry.mode, entry.hardlink, entry.size
+    pathname, mode_of, hardlink = entry.pathname, entry.mode, entry.hardlink
     folders, links, prefix = tree.folders, tree.links, tree.prefix
     entry_p = ffi.entry_new()
     try:
@@ -269,9 +269,10 @@ def _extract(ffi: ModuleType, read_p: int, write_p: int, root: bytes, *, zip_arc
             if status != _ARCHIVE_OK:
                 _header_status(ffi, read_p, status)
             name = pathname(entry_p)
-            # A name in a folder of ``folders`` (relative, normalized, no link on it: never "")
-            # whose last part is a name is a normalized relative path already.
-            if (
+            # Written as it is: a plain file whose permissions stay, not a hard link, not over a
+            # link, named in a folder of ``folders`` (relative, normalized, no link on it: never "")
+            # by a last part that is a name (so a normalized relative path already). Else _admit.
+            if not (
                 mode_of(entry_p) in _KEPT_FILE_MODES
                 and name is not None
                 and (parts := name.rpartition(b"/"))[0] in folders
@@ -279,8 +280,6 @@ def _extract(ffi: ModuleType, read_p: int, write_p: int, root: bytes, *, zip_arc
                 and not (links and name in links)
                 and hardlink(entry_p) is None
             ):
-                tree.bytes += size(entry_p)
-            else:
                 name = _admit(entry, entry_p, tree, zip_archive)
             entry.set_pathname(entry_p, prefix + name)
             # archive_read_extract2 reports a refused or failed write as a warning: none is ignored.
@@ -288,7 +287,6 @@ def _extract(ffi: ModuleType, read_p: int, write_p: int, root: bytes, *, zip_arc
                 raise _Refused(f"member {_show(name)}: {_error(ffi, read_p)}")
     finally:
         ffi.entry_free(entry_p)
-    return tree.bytes
 
 
 def _header_status(ffi: ModuleType, read_p: int, status: int) -> None:
@@ -304,11 +302,7 @@ class _Entry:
     def __init__(self, ffi: ModuleType) -> None:
         self.pathname, self.mode = ffi.entry_pathname, ffi.entry_mode
         self.hardlink, self.symlink = ffi.entry_hardlink, ffi.entry_symlink
-        self.set_perm, self.set_pathname, self.size = (
-            ffi.entry_set_perm,
-            ffi.entry_copy_pathname,
-            ffi.entry_size,
-        )
+        self.set_perm, self.set_pathname = ffi.entry_set_perm, ffi.entry_copy_pathname
         self.set_hardlink = _function(ffi, "entry_copy_hardlink", None, ctypes.c_void_p, ctypes.c_char_p)
 
 
@@ -323,7 +317,6 @@ class _Tree:
         self.root, self.prefix = root, prefix
         self.links: set[bytes] = set()  # the symbolic links written so far, normalized names
         self.folders: set[bytes] = set()  # folders known to be real: nothing in their path is a link
-        self.bytes = 0  # the sizes of the regular files written so far
 
     def checked_path(self, name: bytes) -> bytes:
         """The normalized path of the member ``name``; refused if it leaves the tree or a link is on it."""
@@ -381,7 +374,6 @@ def _admit(entry: _Entry, entry_p: int, tree: _Tree, zip_archive: bool) -> bytes
         entry.set_hardlink(entry_p, tree.prefix + target)
     elif kind == _AE_IFREG:
         entry.set_perm(entry_p, _data_filter_file_permissions(mode))
-        tree.bytes += entry.size(entry_p)
     elif kind == _AE_IFDIR:
         if path:  # "./" is the destination itself, no folder of a name
             tree.folders.add(path)

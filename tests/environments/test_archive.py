@@ -160,6 +160,25 @@ def test_truncated_archive_is_a_clear_error(tmp_path, unpacker):
         unpack(truncated, tmp_path / "out")
 
 
+def test_the_count_is_the_bytes_of_the_regular_files_each_hard_linked_file_once(tmp_path, unpacker):
+    """What the cache records as the environment's size, for files the loop admits itself
+    (``lib/a.py``), through ``_admit`` (a new folder, permissions the filter changes), links."""
+    archive = _tar(
+        tmp_path / "env.tar.gz",
+        (tar_member("lib", kind=tarfile.DIRTYPE, mode=0o755), b""),
+        (tar_member("lib/first.py"), b"1" * 700),
+        (tar_member("lib/a.py"), b"2" * 5000),
+        (tar_member("lib/loose.txt", mode=0o666), b"3" * 30),
+        (tar_member("bin/tool", mode=0o755), b"4" * 123_456),
+        (tar_member("bin/same-tool", kind=tarfile.LNKTYPE, target="bin/tool"), b""),
+        (tar_member("bin/alias", kind=tarfile.SYMTYPE, target="tool"), b""),
+    )
+    out = tmp_path / "out"
+    size = unpack(archive, out)
+    inodes = {path.stat().st_ino: path.stat().st_size for path in out.rglob("*") if path.is_file()}
+    assert size == sum(inodes.values()) == 700 + 5000 + 30 + 123_456
+
+
 def test_zip_restores_permissions(tmp_path, unpacker):
     archive = tmp_path / "env.zip"
     with zipfile.ZipFile(archive, "w") as zf:
@@ -167,7 +186,7 @@ def test_zip_restores_permissions(tmp_path, unpacker):
             info = zipfile.ZipInfo(name)
             info.external_attr = (stat.S_IFREG | mode) << 16
             zf.writestr(info, "#!/bin/sh\n")
-    unpack(archive, tmp_path / "out")
+    assert unpack(archive, tmp_path / "out") == 3 * len("#!/bin/sh\n")
     modes = {
         name: (tmp_path / "out" / name).stat().st_mode & 0o7777 for name in ("bin/tool", "share/loose.txt")
     }
