@@ -328,9 +328,20 @@ class _Tree:
         return path
 
     def check_folder_of(self, name: bytes, path: bytes) -> None:
-        folder = path.rpartition(b"/")[0]
-        if folder and folder not in self.folders:
-            _check_folder(name, folder, self.links, self.folders)
+        """Refuse ``name`` when a folder above ``path`` is a symbolic link; else remember them as real.
+
+        ``folders`` holds every folder above each of its folders, so the walk up stops at the
+        first known one: usually the folder's own parent.
+        """
+        new, folder = [], path.rpartition(b"/")[0]
+        while folder and folder not in self.folders:
+            if folder in self.links:
+                raise _Refused(
+                    f"member {_show(name)} would be written through the symbolic link {_show(folder)}"
+                )
+            new.append(folder)
+            folder = folder.rpartition(b"/")[0]
+        self.folders.update(new)
 
     def check_hardlink(self, name: bytes, target: bytes) -> None:
         _check_hardlink(name, target, self.root)
@@ -399,21 +410,6 @@ def _normalized(name: bytes) -> bytes:
     if name.startswith(b"./") or b"//" in name or b"/./" in name or name.endswith(b"/."):
         name = b"/".join(part for part in name.split(b"/") if part not in (b"", b"."))
     return name.rstrip(b"/")
-
-
-def _check_folder(name: bytes, folder: bytes, links: set[bytes], folders: set[bytes]) -> None:
-    """Refuse ``name`` when a folder on its path is a symbolic link; else remember them as real.
-
-    ``folders`` holds every folder above each of its folders, so the walk up stops at the first
-    known one: usually the folder's own parent.
-    """
-    new = []
-    while folder and folder not in folders:
-        if folder in links:
-            raise _Refused(f"member {_show(name)} would be written through the symbolic link {_show(folder)}")
-        new.append(folder)
-        folder = folder.rpartition(b"/")[0]
-    folders.update(new)
 
 
 def _check_name(name: bytes, root: bytes) -> None:
